@@ -63,6 +63,7 @@ import filecmp
 import hashlib
 import logging
 import os
+import re
 import shutil
 import sys
 import time
@@ -75,6 +76,7 @@ MAIN_SPLITS = ("train", "valid", "meta_valid", "test")
 FAIRSEQ_SPLITS = {"train": "--trainpref", "valid": "--validpref", "test": "--testpref"}
 ENCODED = ".encoded"
 ENCODE_BATCH = 10000  # lines per SentencePiece call
+_LANG_RE = re.compile(r"\w+")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -194,9 +196,13 @@ def _read_task_dir(task_dir: Path, config: BinarizeConfig) -> TaskData:
     for path in sorted(task_dir.iterdir()):
         if path.name.startswith("."):
             continue
-        split, dot, lang = path.name.rpartition(".")
-        if not path.is_file() or not dot or not split or "." in split:
-            raise ValueError(f"{path}: expected a file named <split>.<lang>")
+        split, _, lang = path.name.rpartition(".")
+        bad_name = not split or "." in split or not _LANG_RE.fullmatch(lang)
+        if not path.is_file() or bad_name:
+            raise ValueError(
+                f"{path}: expected a file named <split>.<lang>, <lang> made of "
+                "letters, digits and '_' (fairseq joins languages with '-')"
+            )
         files[split].add(lang)
     langs = set().union(*files.values()) if files else set()
     if len(langs) != 2 or config.src_lang not in langs:

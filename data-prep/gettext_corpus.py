@@ -429,6 +429,10 @@ def run_split(args: argparse.Namespace) -> None:
         "valid": args.valid_size,
         "meta_valid": args.meta_valid_size,
     }
+    for name, size in sizes.items():
+        if size < 0:
+            flag = "--" + name.replace("_", "-") + "-size"
+            raise ValueError(f"{flag} must be >= 0, got {size}")
     splits = split_pairs(pairs, sizes, args.seed)
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -438,28 +442,46 @@ def run_split(args: argparse.Namespace) -> None:
         logger.info("%-10s %7d pairs", name, len(split))
 
 
+class _HelpFormatter(
+    argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter
+):
+    """Shows defaults and keeps the description's line breaks."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Returns the command-line parser."""
     parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description=__doc__, formatter_class=_HelpFormatter
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_extract_parser(commands)
+    _add_split_parser(commands)
+    return parser
+
+
+def _add_extract_parser(commands) -> None:
+    """Adds the ``extract`` sub-command and its flags."""
     extract = commands.add_parser(
         "extract",
         help="read, clean and filter the catalogs of one language",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
-    extract.add_argument("--locale-dir", default="/usr/share/locale")
+    extract.add_argument(
+        "--locale-dir", default="/usr/share/locale", help="holds LANG/LC_MESSAGES"
+    )
     extract.add_argument("--lang", required=True, help="target locale, e.g. vi")
-    extract.add_argument("--src", default="en", help="suffix for the msgid side")
+    extract.add_argument("--src", default="en", help="file suffix of the msgid side")
     extract.add_argument("--out", required=True, help="writes OUT.SRC and OUT.LANG")
     extract.add_argument(
         "--domains", nargs="*", default=[], help="only these catalogs (no .mo)"
     )
     defaults = FilterConfig()
-    extract.add_argument("--min-tokens", type=int, default=defaults.min_tokens)
-    extract.add_argument("--max-tokens", type=int, default=defaults.max_tokens)
+    extract.add_argument(
+        "--min-tokens", type=int, default=defaults.min_tokens, help="per side"
+    )
+    extract.add_argument(
+        "--max-tokens", type=int, default=defaults.max_tokens, help="per side"
+    )
     extract.add_argument(
         "--max-ratio",
         type=float,
@@ -473,21 +495,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="share of letters among non-space characters; 0 = no limit",
     )
     extract.set_defaults(func=run_extract)
+
+
+def _add_split_parser(commands) -> None:
+    """Adds the ``split`` sub-command and its flags."""
     split = commands.add_parser(
         "split",
         help="divide PREFIX.{SRC,TGT} into train/valid/meta_valid/test",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     split.add_argument("--prefix", required=True, help="reads PREFIX.SRC, PREFIX.TGT")
-    split.add_argument("--src", default="en")
-    split.add_argument("--tgt", required=True)
+    split.add_argument("--src", default="en", help="source file suffix")
+    split.add_argument("--tgt", required=True, help="target file suffix, e.g. vi")
     split.add_argument("--out-dir", required=True, help="writes SPLIT.SRC, SPLIT.TGT")
-    split.add_argument("--test-size", type=int, default=500)
-    split.add_argument("--valid-size", type=int, default=400)
-    split.add_argument("--meta-valid-size", type=int, default=200)
+    split.add_argument("--test-size", type=int, default=500, help="pairs")
+    split.add_argument("--valid-size", type=int, default=400, help="pairs")
+    split.add_argument("--meta-valid-size", type=int, default=200, help="pairs")
     split.add_argument("--seed", type=int, default=1, help="salt of the split hash")
     split.set_defaults(func=run_split)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -276,6 +276,11 @@ class AIWMultitaskTask(FairseqTask):
         return MultitaskDataset(datasets)
 
     def get_batch_iterator(self, dataset, **kwargs):
+        # fairseq main (ve-fairseq 0.12.3) drops the last batch of an epoch when
+        # its size is not a multiple of --required-batch-size-multiple (default
+        # 8): test sentences would go undecoded and the longest training
+        # sentences never seen. LSTMs gain nothing from the multiple, so use 1.
+        kwargs["required_batch_size_multiple"] = 1
         if not isinstance(dataset, MultitaskDataset):
             return super().get_batch_iterator(dataset, **kwargs)
         cached = self.dataset_to_epoch_iter.get(dataset)

@@ -91,3 +91,22 @@ def run_cli(module: str, args: Sequence[str], env_extra=None) -> str:
     if proc.returncode != 0:
         raise RuntimeError(f"{module} failed ({proc.returncode}):\n{output[-4000:]}")
     return output
+
+
+def build_components(data: Path, extra: Sequence[str] = ()):
+    """Task, model and criterion exactly as ``fairseq-train`` would build them."""
+    from fairseq import options, tasks
+    from fairseq.dataclass.utils import convert_namespace_to_omegaconf
+
+    parser = options.get_training_parser()
+    argv = [
+        str(data), "--user-dir", str(REPO / "fairseq_aiw"), "--task", "aiw_mtl",
+        "--arch", "aiw_lstm_tiny", "--criterion", "aiw_cross_entropy",
+        "--optimizer", "sgd", "--lr", "0.1", "--cpu", *extra,
+    ]
+    args = options.parse_args_and_arch(parser, argv)
+    cfg = convert_namespace_to_omegaconf(args)
+    task = tasks.setup_task(cfg.task)
+    model = task.build_model(cfg.model)
+    criterion = task.build_criterion(cfg.criterion)
+    return task, model, criterion, cfg

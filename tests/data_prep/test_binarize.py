@@ -174,6 +174,8 @@ def test_spm_model_must_match_existing(binarize, raw_dir, built, tmp_path, caplo
          "exactly two suffixes"),
         (lambda raw: (raw / "pos" / "README").write_text("x\n"),
          "README: expected a file named <split>.<lang>"),
+        (lambda raw: (raw / "pos" / "train.pt-BR").write_text("x\n"),
+         "train.pt-BR: expected a file named"),
         (lambda raw: shutil.rmtree(raw / "translation"),
          "--main-task translation"),
         (lambda raw: (raw / "pos" / "train.en").write_bytes(b"\xff\xfe\n" * 200),
