@@ -157,6 +157,8 @@ class AIWMultitaskTask(FairseqTask):
         pairs = {}
         for task, flag in [(cfg.main_task, "--main-task")] + [(t, "--aux-tasks") for t in aux]:
             pairs[task] = language_pair(os.path.join(cfg.data, task), f"{flag} {task}")
+        if cfg.aiw_mode not in ("fast", "exact"):
+            raise ValueError(f"--aiw-mode {cfg.aiw_mode!r} is unknown; use fast or exact")
         if cfg.aiw and cfg.add_meta_valid_to_train:
             raise ValueError("--add-meta-valid-to-train is for baselines, not with --aiw")
         dictionary = cls._load_joined_dictionary(cfg.data, pairs)
