@@ -1,0 +1,79 @@
+"""fairseq-train and fairseq-generate on a slice of the shipped demo corpus."""
+
+import re
+
+import pytest
+import torch
+
+from fairseq_aiw.analysis.scoring import read_generate_output, score
+from helpers import REPO, run_cli
+
+TRAIN_FLAGS = [
+    "--user-dir", REPO / "fairseq_aiw", "--task", "aiw_mtl",
+    "--arch", "aiw_lstm_tiny", "--criterion", "aiw_cross_entropy",
+    "--optimizer", "adam", "--lr", "0.005", "--batch-size", "16",
+    "--cpu", "--seed", "1", "--no-progress-bar", "--log-format", "simple",
+    "--log-interval", "1", "--no-epoch-checkpoints",
+]
+
+
+def train(data, save_dir, *extra):
+    return run_cli(
+        "fairseq_cli.train",
+        [data / "bin", *TRAIN_FLAGS, "--save-dir", save_dir, *extra],
+    )
+
+
+@pytest.mark.parametrize(
+    "schedule, extra, tasks_seen",
+    [
+        ("main_only", [], {"translation"}),
+        ("uniform", [], {"translation", "pos"}),
+        ("biased", [], {"translation", "pos"}),
+        ("constant", [], {"translation", "pos"}),
+        ("exponential", [], {"pos"}),  # P_main(t) = 1 - exp(-t/2) is ~0 at first
+        ("sigmoid", [], {"translation", "pos"}),
+        ("uniform", ["--aiw"], {"translation", "pos"}),
+    ],
+)
+def test_train_then_decode_and_score(demo_slice, tmp_path, schedule, extra, tasks_seen):
+    log = train(
+        demo_slice, tmp_path, "--aux-tasks", "pos", "--schedule", schedule,
+        "--max-update", "6", *extra,
+    )
+    assert "num_updates=6" in log or "num_updates 6" in log
+    final = [line for line in log.splitlines() if "| train |" in line][-1]
+    seen = {t for t in ("translation", "pos") if f"{t}:loss" in final}
+    if schedule in ("main_only", "uniform", "biased"):
+        assert seen == tasks_seen
+    else:
+        assert tasks_seen <= seen
+    if "--aiw" in extra:
+        assert re.search(r"translation:aiw [0-9.]+", final)
+
+    out = run_cli("fairseq_cli.generate", [
+        demo_slice / "bin", "--user-dir", REPO / "fairseq_aiw", "--task", "aiw_mtl",
+        "--path", tmp_path / "checkpoint_last.pt", "--gen-subset", "test",
+        "--beam", "2", "--batch-size", "16", "--max-len-b", "30", "--cpu",
+        "--post-process", "sentencepiece",
+    ])
+    gen = tmp_path / "generate-test.txt"
+    gen.write_text(out)
+    ids, hyps, refs = read_generate_output(gen)
+    assert ids == list(range(30))
+    result = score(hyps, refs)
+    assert 0.0 <= result["bleu"] <= 100.0
+    assert result["bleu_signature"].startswith("nrefs:1")
+
+
+def test_resume_continues_exactly(demo_slice, tmp_path):
+    flags = ["--aux-tasks", "pos", "--schedule", "sigmoid", "--save-interval-updates", "5"]
+    train(demo_slice, tmp_path / "straight", *flags, "--max-update", "10")
+    train(demo_slice, tmp_path / "resumed", *flags, "--max-update", "5")
+    log = train(demo_slice, tmp_path / "resumed", *flags, "--max-update", "10")
+    assert "Loaded checkpoint" in log and "(epoch 1 @ 5 updates)" in log
+    a = torch.load(tmp_path / "straight" / "checkpoint_last.pt", weights_only=False)
+    b = torch.load(tmp_path / "resumed" / "checkpoint_last.pt", weights_only=False)
+    assert a["optimizer_history"][-1]["num_updates"] == 10
+    for name, tensor in a["model"].items():
+        assert torch.allclose(tensor, b["model"][name], atol=1e-6), name
