@@ -21,14 +21,16 @@ reads. This module holds what they have in common:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
 import sys
 import tarfile
 import zipfile
+import zlib
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import BinaryIO, Callable, Iterator, Mapping, Sequence
 
 logger = logging.getLogger(__name__)
 
@@ -44,33 +46,9 @@ def normalise_space(text: str) -> str:
     return " ".join(text.split())
 
 
-def decode_lines(data: bytes, where: str) -> list[str]:
-    """Decodes UTF-8 text and splits it at ``\\n`` only.
-
-    A ``\\r`` before the ``\\n`` is dropped; any other character is kept, so the
-    line count is the one ``wc -l`` gives (plus an unterminated last line).
-
-    Args:
-        data: the file's bytes.
-        where: the file's name for error messages.
-
-    Raises:
-        ValueError: naming ``where``, if the bytes are not UTF-8.
-    """
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise ValueError(f"{where}: not UTF-8 ({err})") from err
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return [line[:-1] if line.endswith("\r") else line for line in lines]
-
-
-def read_member(container: Path, name: str) -> tuple[bytes, str]:
-    """Reads the file called ``name`` from an archive or a directory tree.
+@contextlib.contextmanager
+def open_member(container: Path, name: str) -> Iterator[tuple[BinaryIO, str]]:
+    """Opens the file called ``name`` in an archive or a directory tree.
 
     Args:
         container: a ``.tar``/``.tgz``/``.tar.gz`` or ``.zip`` archive, a
@@ -79,8 +57,8 @@ def read_member(container: Path, name: str) -> tuple[bytes, str]:
         name: the file's base name; its folder inside the archive does not
             matter, so releases that differ only in their top folder all work.
 
-    Returns:
-        The bytes and a description ``container:member`` for messages.
+    Yields:
+        A binary stream and a description ``container:member`` for messages.
 
     Raises:
         FileNotFoundError: if ``container`` or the member is missing.
@@ -89,25 +67,38 @@ def read_member(container: Path, name: str) -> tuple[bytes, str]:
     if not container.exists():
         raise FileNotFoundError(f"{container}: no such file or directory")
     if container.is_file() and container.name == name:
-        return container.read_bytes(), str(container)
+        with open(container, "rb") as stream:
+            yield stream, str(container)
+        return
     if container.is_dir():
         found = sorted(p for p in container.rglob(name) if p.is_file())
         _check_one(found, container, name)
-        return found[0].read_bytes(), str(found[0])
+        with open(found[0], "rb") as stream:
+            yield stream, str(found[0])
+        return
+    with _open_archive(container, name) as opened:
+        yield opened
+
+
+@contextlib.contextmanager
+def _open_archive(container: Path, name: str) -> Iterator[tuple[BinaryIO, str]]:
+    """Opens member ``name`` of a zip or tar archive (see :func:`open_member`)."""
     try:
         if zipfile.is_zipfile(container):
             with zipfile.ZipFile(container) as archive:
                 members = [m for m in archive.namelist() if _base(m) == name]
                 _check_one(members, container, name)
-                return archive.read(members[0]), f"{container}:{members[0]}"
+                with archive.open(members[0]) as stream:
+                    yield stream, f"{container}:{members[0]}"
+            return
         with tarfile.open(container) as archive:
             infos = [m for m in archive.getmembers() if m.isfile()]
             infos = [m for m in infos if _base(m.name) == name]
             _check_one(infos, container, name)
             stream = archive.extractfile(infos[0])
             assert stream is not None  # regular files always have one
-            return stream.read(), f"{container}:{infos[0].name}"
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as err:
+            yield stream, f"{container}:{infos[0].name}"
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error) as err:
         raise ValueError(f"{container}: unreadable archive ({err})") from err
 
 
@@ -124,10 +115,38 @@ def _check_one(found: Sequence[object], container: Path, name: str) -> None:
         raise ValueError(f"{container}: has {len(found)} files named {name}")
 
 
-def read_member_lines(container: Path, name: str) -> tuple[list[str], str]:
-    """Reads a member as UTF-8 lines; see :func:`read_member`, :func:`decode_lines`."""
-    data, where = read_member(container, name)
-    return decode_lines(data, where), where
+def read_member_lines(
+    container: Path, name: str, limit: int | None = None
+) -> tuple[list[str], str]:
+    """Reads a file of :func:`open_member` as UTF-8 lines, split at ``\\n`` only.
+
+    A ``\\r`` before the ``\\n`` and a byte-order mark are dropped; any other
+    character is kept, so the line count is the one ``wc -l`` gives (plus an
+    unterminated last line).
+
+    Args:
+        container: see :func:`open_member`.
+        name: see :func:`open_member`.
+        limit: read at most this many lines; ``None`` reads all.
+
+    Returns:
+        The lines, without line ends, and the ``container:member`` description.
+
+    Raises:
+        ValueError: naming the member and line, if a line is not UTF-8.
+    """
+    lines: list[str] = []
+    with open_member(container, name) as (stream, where):
+        for number, raw in enumerate(stream, 1):  # binary: splits at b"\n" only
+            if limit is not None and number > limit:
+                break
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise ValueError(f"{where}:{number}: not UTF-8 ({err})") from err
+            line = line.removesuffix("\n").removesuffix("\r")
+            lines.append(line.removeprefix("\ufeff") if number == 1 else line)
+    return lines, where
 
 
 def write_task(
