@@ -18,7 +18,13 @@ DATA_PREP = Path(__file__).resolve().parents[2] / "data-prep"
 
 
 def load_script(name: str) -> ModuleType:
-    """Imports ``data-prep/<name>.py`` as module ``data_prep_<name>`` (once)."""
+    """Imports ``data-prep/<name>.py`` as module ``data_prep_<name>`` (once).
+
+    ``data-prep/`` goes on ``sys.path`` first, so that a script can import its
+    siblings (``prep_io``, ``fetch``) by name, as it does when run from there.
+    """
+    if str(DATA_PREP) not in sys.path:
+        sys.path.insert(0, str(DATA_PREP))
     module_name = f"data_prep_{name}"
     if module_name in sys.modules:
         return sys.modules[module_name]
