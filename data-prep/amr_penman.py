@@ -86,7 +86,7 @@ def format_constant(value: str) -> str:
 def _concept(node: Node) -> str:
     """Returns a node's concept, the target of its ``/`` branch."""
     for role, target in node[1]:
-        if role == "/":
+        if role == "/" and target:
             return target
     raise ValueError(f"node {node[0]!r} has no concept")
 
@@ -147,6 +147,8 @@ def _node_tokens(
         if role in ("/", ":wiki") or (role == ":name" and variable in entities):
             continue
         edges.append(role)
+        if target is None:  # penman only warns about this
+            raise ValueError(f"edge {role} of {variable!r} has no target")
         if isinstance(target, tuple):
             edges.extend(_node_tokens(target, heads, entities, top=False))
         elif target in heads:  # a re-entrancy
@@ -217,7 +219,9 @@ def read_amr(lines: Sequence[str], where: str) -> Pairs:
             if "snt" not in tree.metadata:
                 raise ValueError(f"{at}: graph without a '# ::snt' line")
             try:
-                pairs.append((normalise_space(tree.metadata["snt"]), linearise(tree.node)))
+                pairs.append(
+                    (normalise_space(tree.metadata["snt"]), linearise(tree.node))
+                )
             except ValueError as err:
                 raise ValueError(f"{at}: {err}") from err
         block = []
@@ -252,7 +256,9 @@ def build(amr_dir: Path, out_dir: Path) -> None:
                     f"--amr {amr_dir}: no data/amrs/split/training/*.txt "
                     "(nor training/*.txt)"
                 )
-            logger.warning("--amr %s: no %s files; skipping", amr_dir, SPLIT_DIRS[split])
+            logger.warning(
+                "--amr %s: no %s files; skipping", amr_dir, SPLIT_DIRS[split]
+            )
             continue
         pairs: Pairs = []
         for path in paths:

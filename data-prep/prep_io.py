@@ -149,9 +149,7 @@ def read_member_lines(
     return lines, where
 
 
-def write_task(
-    out_dir: Path, splits: Mapping[str, Pairs], src: str, tgt: str
-) -> None:
+def write_task(out_dir: Path, splits: Mapping[str, Pairs], src: str, tgt: str) -> None:
     """Writes one task directory, ``out_dir/<split>.<src|tgt>``, atomically.
 
     Args:

@@ -71,29 +71,33 @@ while [[ $# -gt 0 ]]; do
       sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"
       exit 0
       ;;
-    --raw-only) raw_only=1; shift; continue ;;
-    --*) [[ $# -ge 2 ]] || { usage; die "$1 needs a value"; } ;;
-  esac
-  case "$1" in
-    --work-dir) work_dir="$2" ;;
-    --dest) dest_dir="$2" ;;
-    --ptb) ptb="$2" ;;
-    --amr) amr="$2" ;;
-    --conll) conll="$2" ;;
-    --offline) offline="$2" ;;
-    --vocab-size) vocab_size="$2" ;;
-    --max-tokens) max_tokens="$2" ;;
-    --max-ratio) max_ratio="$2" ;;
-    --europarl-pairs) europarl_pairs="$2" ;;
-    --workers) workers="$2" ;;
-    --sources) sources="$2" ;;
+    --raw-only) raw_only=1; shift ;;
+    --work-dir | --dest | --ptb | --amr | --conll | --offline | --vocab-size | \
+      --max-tokens | --max-ratio | --europarl-pairs | --workers | --sources)
+      [[ $# -ge 2 ]] || { usage; die "$1 needs a value"; }
+      case "$1" in
+        --work-dir) work_dir="$2" ;;
+        --dest) dest_dir="$2" ;;
+        --ptb) ptb="$2" ;;
+        --amr) amr="$2" ;;
+        --conll) conll="$2" ;;
+        --offline) offline="$2" ;;
+        --vocab-size) vocab_size="$2" ;;
+        --max-tokens) max_tokens="$2" ;;
+        --max-ratio) max_ratio="$2" ;;
+        --europarl-pairs) europarl_pairs="$2" ;;
+        --workers) workers="$2" ;;
+        --sources) sources="$2" ;;
+      esac
+      shift 2
+      ;;
     -*) usage; die "unknown option $1" ;;
     *)
       [[ -z "$pair" ]] || { usage; die "one PAIR only, got '$pair' and '$1'"; }
-      pair="$1"; shift; continue
+      pair="$1"
+      shift
       ;;
   esac
-  shift 2
 done
 
 case "$pair" in

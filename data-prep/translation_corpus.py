@@ -293,7 +293,10 @@ def build_en_vi(files: Downloads, europarl_pairs: int) -> dict[str, Pairs]:
             (f"iwslt15_{split}_vi", files.path(f"iwslt15_{split}_vi").name),
         )
         return [
-            (normalise_space(unescape_entities(s)), normalise_space(unescape_entities(t)))
+            (
+                normalise_space(unescape_entities(s)),
+                normalise_space(unescape_entities(t)),
+            )
             for s, t in pairs
         ]
 
@@ -412,9 +415,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     if out.exists():
         logger.info("%s exists; remove it to rebuild", out)
         return
-    if args.max_tokens < 1 or args.max_ratio < 0 or args.europarl_pairs < 1:
-        raise ValueError("--max-tokens and --europarl-pairs must be >= 1, "
-                         "--max-ratio >= 0")
+    for flag, value in (
+        ("--max-tokens", args.max_tokens),
+        ("--europarl-pairs", args.europarl_pairs),
+    ):
+        if value < 1:
+            raise ValueError(f"{flag} must be >= 1, got {value}")
+    if args.max_ratio != 0 and args.max_ratio < 1:
+        raise ValueError(f"--max-ratio must be 0 (off) or >= 1, got {args.max_ratio}")
     config = CleanConfig(max_tokens=args.max_tokens, max_ratio=args.max_ratio)
     files = Downloads(Path(args.downloads), Path(args.sources))
     build(args.pair, files, out, config, args.europarl_pairs)

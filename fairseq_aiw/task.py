@@ -372,8 +372,11 @@ class AIWMultitaskTask(FairseqTask):
     def _aiw_step(self, sample, model, criterion, optimizer, ignore_grad, log):
         """Algorithm 1 of the paper, one update.
 
-        In fast mode the meta-valid gradient is taken before the training
-        forwards, so that its graph is freed before theirs are built.
+        Fast mode: (1) meta-valid gradient ``v``; (2) influences from no-grad
+        probes along ``v``; (3) weights; (4) per task, the training forward and
+        its weighted backward, so that only one task's graph is alive at a
+        time. Exact mode computes the influences with a double backward and
+        reuses that forward for the weighted update.
         """
         estimator = self._estimator(criterion)
         inner = unwrap(model)
@@ -381,44 +384,44 @@ class AIWMultitaskTask(FairseqTask):
         meta_seed = int(torch.randint(0, 2**31 - 1, (1,)))
         seeds = {task: meta_seed + 1 + i for i, task in enumerate(sample)}
         meta = self._next_meta_valid_batch(sample)
+        losses = None
         if self.cfg.aiw_mode == "exact":
             raw, losses = estimator.exact_influence(
                 inner, sample, seeds, meta, meta_seed, lr
             )
         else:
-            # 1. meta-valid gradient v
             direction = estimator.meta_valid_gradient(inner, meta, meta_seed)
-            # 2. per-sentence losses; their graph is reused by the update
-            losses = {}
-            for task, task_sample in sample.items():
-                torch.manual_seed(seeds[task])
-                losses[task] = criterion.sentence_losses(model, task_sample)[:2]
-            # 3. influence raw_i = -lr <v, grad l_i>
-            raw = estimator.fast_influence(
-                inner, sample, {t: l for t, (l, _) in losses.items()}, seeds,
-                direction, lr,
-            )
-        # 4. normalise over the whole multitask batch
+            raw = estimator.fast_influence(inner, sample, seeds, direction, lr)
+            del direction
         weights, fell_back = estimator.normalise(raw)
         if fell_back:
             self._warn_fallback()
         log["aiw_fallback"] += float(fell_back)
-        # 5. weighted update
-        total, sample_size = 0.0, 0
+        add_logging_outputs(log, weight_stats(weights))
+        self._accumulate_weight_chunk(weights)
+
+        total, sample_size, pending = 0.0, 0, 0.0
         for task, task_sample in sample.items():
-            loss, nll = losses[task]
+            if losses is None:
+                torch.manual_seed(seeds[task])
+                loss, nll, _ = criterion.sentence_losses(model, task_sample)
+            else:
+                loss, nll = losses[task]
             weighted, size, task_log = criterion.reduce(
                 task_sample, loss, nll, weights[task].to(loss)
             )
-            total = total + weighted
+            if ignore_grad:
+                weighted = weighted * 0
+            if losses is None:
+                optimizer.backward(weighted)  # frees this task's graph now
+            else:
+                pending = pending + weighted
+            total += weighted.detach()
             sample_size += size
             add_logging_outputs(log, task_log)
-        add_logging_outputs(log, weight_stats(weights))
-        self._accumulate_weight_chunk(weights)
-        if ignore_grad:
-            total = total * 0
-        optimizer.backward(total)
-        return total.detach(), sample_size
+        if losses is not None:
+            optimizer.backward(pending)
+        return total, sample_size
 
     def _estimator(self, criterion) -> InfluenceEstimator:
         if self.aiw is None:

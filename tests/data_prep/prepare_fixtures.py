@@ -23,15 +23,22 @@ SOURCES = Path(__file__).resolve().parents[2] / "data-prep" / "sources.tsv"
 PTB = FIXTURES / "ptb"
 AMR = FIXTURES / "amr"
 
-_WMT = {  # archive name in sources.tsv -> {member path: fixture file under wmt/}
-    "wmt16_test": ["test/newstest2016-entr-src.en.sgm", "test/newstest2016-entr-ref.tr.sgm"],
-    "wmt17_test": ["test/newstest2017-entr-src.en.sgm", "test/newstest2017-entr-ref.tr.sgm"],
-    "wmt18_test": ["test/newstest2018-entr-src.en.sgm", "test/newstest2018-entr-ref.tr.sgm"],
+_WMT = {  # archive name in sources.tsv -> member paths; files are under wmt/
+    "wmt16_test": ["test/newstest2016-entr-src.en.sgm",
+                   "test/newstest2016-entr-ref.tr.sgm"],
+    "wmt17_test": ["test/newstest2017-entr-src.en.sgm",
+                   "test/newstest2017-entr-ref.tr.sgm"],
+    "wmt18_test": ["test/newstest2018-entr-src.en.sgm",
+                   "test/newstest2018-entr-ref.tr.sgm"],
     "wmt11_test": ["newstest2011-src.en.sgm", "newstest2011-src.es.sgm"],
     "wmt12_test": ["test/newstest2012-src.en.sgm", "test/newstest2012-src.es.sgm"],
     "wmt13_test": ["test/newstest2013-src.en.sgm", "test/newstest2013-src.es.sgm"],
 }  # fmt: skip
-_CONLL_NAMES = {"eng.train": "train.txt", "eng.testa": "valid.txt", "eng.testb": "test.txt"}
+_CONLL_NAMES = {
+    "eng.train": "train.txt",
+    "eng.testa": "valid.txt",
+    "eng.testb": "test.txt",
+}
 
 
 def read_rows(sources: Path = SOURCES) -> list[list[str]]:

@@ -1,4 +1,4 @@
-"""Tests of data-prep/translation_corpus.py: entities, filter, 2:1 split, SGML, pairs."""
+"""Tests of data-prep/translation_corpus.py: entities, filter, splits, SGML, pairs."""
 
 from __future__ import annotations
 
@@ -69,7 +69,13 @@ def test_drop_reason_long_word_and_no_ratio():
 
 
 def test_clean_pairs_counts_and_order():
-    pairs = [("a b", "c d"), ("", "x"), ("a", "b c d"), (words(300), words(300)), ("e", "f")]
+    pairs = [
+        ("a b", "c d"),
+        ("", "x"),
+        ("a", "b c d"),
+        (words(300), words(300)),
+        ("e", "f"),
+    ]
     kept, counts = tc.clean_pairs(pairs, tc.CleanConfig())
     assert kept == [("a b", "c d"), ("e", "f")]
     assert counts == {
@@ -117,26 +123,30 @@ def test_read_sgml_segments():
     ]
 
 
+DOC, END = '<doc docid="d">', "</doc>"
+
+
 @pytest.mark.parametrize(
-    "text, message",
+    "lines, message",
     [
-        ('<seg id="1">x</seg>', "x.sgm:1: <seg> outside a <doc>"),
-        ('<doc docid="d">\n<seg>x</seg>\n</doc>', "x.sgm:2: <seg> outside a <doc> or without an id"),
-        ('<doc docid="d">\n<seg id="1">text\n</doc>', "x.sgm:2: unclosed <seg>"),
-        ('<doc docid="d">\n<seg id="1">a</seg>\n<seg id="1">b</seg>\n</doc>', "x.sgm:3: two <seg> on one line, or a repeated id"),
-        ('<doc docid="d">\n<seg id="1">a</seg><seg id="2">b</seg>\n</doc>', "x.sgm:2: two <seg>"),
-        ('<doc docid="d">\n<seg id="1">a</seg>', "x.sgm: <doc docid='d'> is never closed"),
-        ('<doc docid="d">\n<doc docid="e">', "x.sgm:2: <doc> inside <doc docid='d'>"),
-        ("</doc>", "x.sgm:1: </doc> without a <doc>"),
-        ('<doc genre="news">', "x.sgm:1: <doc> without a docid"),
-        ('<doc docid="d">\nloose text\n</doc>', "x.sgm:2: not SGML: 'loose text'"),
-        ('<srcset setid="s">\n</srcset>', "x.sgm: no <seg> found"),
+        (['<seg id="1">x</seg>'], ":1: <seg> outside a <doc>"),
+        ([DOC, "<seg>x</seg>", END], ":2: <seg> outside a <doc> or without an id"),
+        ([DOC, '<seg id="1">text', END], ":2: unclosed <seg>"),
+        ([DOC, '<seg id="1">a</seg>', '<seg id="1">b</seg>', END],
+         ":3: two <seg> on one line, or a repeated id"),
+        ([DOC, '<seg id="1">a</seg><seg id="2">b</seg>', END], ":2: two <seg>"),
+        ([DOC, '<seg id="1">a</seg>'], ": <doc docid='d'> is never closed"),
+        ([DOC, '<doc docid="e">'], ":2: <doc> inside <doc docid='d'>"),
+        ([END], ":1: </doc> without a <doc>"),
+        (['<doc genre="news">'], ":1: <doc> without a docid"),
+        ([DOC, "loose text", END], ":2: not SGML: 'loose text'"),
+        (['<srcset setid="s">', "</srcset>"], ": no <seg> found"),
     ],
 )  # fmt: skip
-def test_read_sgml_rejects_malformed(text, message):
+def test_read_sgml_rejects_malformed(lines, message):
     with pytest.raises(ValueError) as err:
-        tc.read_sgml(text.split("\n"), "x.sgm")
-    assert message in str(err.value)
+        tc.read_sgml(lines, "x.sgm")
+    assert str(err.value).startswith("x.sgm" + message)
 
 
 def test_pair_segments_checks_ids():
@@ -161,9 +171,7 @@ def build(pair: str, offline, out: Path, **kwargs) -> dict[str, list[str]]:
     folder, sources = offline
     files = tc.Downloads(folder, sources)
     tc.build(pair, files, out, tc.CleanConfig(), **kwargs)
-    return {
-        p.name: p.read_text(encoding="utf-8").splitlines() for p in out.iterdir()
-    }
+    return {p.name: p.read_text(encoding="utf-8").splitlines() for p in out.iterdir()}
 
 
 def test_en_vi(offline, tmp_path):
@@ -177,7 +185,10 @@ def test_en_vi(offline, tmp_path):
     assert got["valid.vi"] == tst2012[:6]
     assert got["meta_valid.vi"] == tst2012[6:]
     assert got["meta_valid.en"][-1] == "That 's a good question ."
-    assert got["train.en"][2:4] == ["It 's a very simple idea .", 'We call it " the big picture " .']
+    assert got["train.en"][2:4] == [
+        "It 's a very simple idea .",
+        'We call it " the big picture " .',
+    ]
     assert "Thank you ." not in got["train.en"]  # 3 vs 5 tokens: ratio 1.67
     assert "Music can bring people together ." not in got["train.en"]
     assert "" not in got["train.en"]
@@ -242,7 +253,9 @@ def test_broken_sgml_names_file_and_writes_nothing(offline, tmp_path):
                     "test/newstest2017-entr-src.en.sgm")  # fmt: skip
         archive.add(tmp_path / "ref.sgm", "test/newstest2017-entr-ref.tr.sgm")
     out = tmp_path / "raw" / "translation"
-    with pytest.raises(ValueError, match=r"newstest2017-entr-ref.tr.sgm:3: unclosed <seg>"):
+    with pytest.raises(
+        ValueError, match=r"newstest2017-entr-ref.tr.sgm:3: unclosed <seg>"
+    ):
         tc.build("en-tr", tc.Downloads(broken, sources), out, tc.CleanConfig())
     assert not (tmp_path / "raw").exists()  # nothing written, not even a temporary
 
@@ -274,3 +287,17 @@ def test_main_skips_existing_output_and_names_missing_files(offline, tmp_path, c
     assert tc.run_cli(tc.main, argv + ["--out", str(tmp_path / "t2")]) == 1
     assert f"{empty / 'setimes2.en-tr.txt.zip'}: no such file" in caplog.text
     assert not (tmp_path / "t2").exists()
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--max-tokens", "0"], "--max-tokens must be >= 1, got 0"),
+        (["--europarl-pairs", "-5"], "--europarl-pairs must be >= 1, got -5"),
+        (["--max-ratio", "0.5"], "--max-ratio must be 0 (off) or >= 1, got 0.5"),
+    ],
+)
+def test_main_checks_flags(tmp_path, caplog, flags, message):
+    argv = ["en-vi", "--downloads", str(tmp_path), "--out", str(tmp_path / "t")]
+    assert tc.run_cli(tc.main, argv + flags) == 1
+    assert message in caplog.text
