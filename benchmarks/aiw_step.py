@@ -2,7 +2,8 @@
 
 A reduced paper-shaped model (3+3 LSTM layers, top-1 encoder / bottom-2
 decoder layers shared) with K = 4 tasks trains on the same synthetic batches
-with three settings: Uniform, Uniform + AIW fast, Uniform + AIW exact. Each
+with four settings: Uniform, Uniform + AIW fast (forward probe, the default),
+Uniform + AIW fast with ``--aiw-probe central``, Uniform + AIW exact. Each
 setting runs in a fresh process so that its peak memory is its own.
 
 Printed per setting: median update time and peak memory. Peak memory is the
@@ -11,8 +12,10 @@ before the model was built (so it counts parameters, gradients, optimiser
 state, batches and activations, like ``torch.cuda.max_memory_allocated``, but
 not the Python interpreter and imported libraries). glibc is told to serve
 every allocation above 64 KiB with mmap, so freed tensors leave the resident
-set at once. Then the relative L2 error of fast against exact raw weights on
-one batch, and, as the last two lines, the fast/uniform ratios.
+set at once; that slows allocation, so time is measured in a separate run
+with the default allocator. Then the relative L2 error of fast against exact raw weights on
+one batch (both probes), the central probe's ratios, and, as the last two
+lines, the default fast mode's ratios to Uniform.
 """
 
 import argparse
@@ -31,6 +34,12 @@ MODEL = [
     "--hidden-size", "256", "--embed-dim", "256", "--dropout", "0.3",
 ]
 VOCAB, SENTENCES, BATCH = 2000, 256, 32
+SETTINGS = {
+    "uniform": [],
+    "aiw_fast": ["--aiw", "--aiw-mode", "fast"],  # forward probe, the default
+    "aiw_fast_central": ["--aiw", "--aiw-mode", "fast", "--aiw-probe", "central"],
+    "aiw_exact": ["--aiw", "--aiw-mode", "exact"],
+}
 
 
 def make_data(root: Path) -> Path:
@@ -101,15 +110,11 @@ def build(data: Path, extra):
     return task, model, criterion, batches
 
 
-def worker(data: Path, setting: str, updates: int) -> dict:
+def worker(data: Path, setting: str, updates: int, measure: str) -> dict:
     import torch
 
     torch.manual_seed(1)
-    extra = {
-        "uniform": [],
-        "aiw_fast": ["--aiw", "--aiw-mode", "fast"],
-        "aiw_exact": ["--aiw", "--aiw-mode", "exact"],
-    }[setting]
+    extra = SETTINGS[setting]
     base = rss_kib()
     task, model, criterion, batches = build(data, extra)
     optimizer = PlainOptimizer(model.parameters())
@@ -122,13 +127,13 @@ def worker(data: Path, setting: str, updates: int) -> dict:
         task.train_step(batches[i % len(batches)], model, criterion, optimizer, i)
         optimizer.inner.step()
         times.append(time.perf_counter() - start)
-    return {
-        "time": statistics.median(times[2:]),  # two warm-up updates
-        "memory_mib": (rss_kib("VmHWM") - base) / 1024,
-    }
+    if measure == "time":
+        return {"time": statistics.median(times[2:])}  # two warm-up updates
+    return {"memory_mib": (rss_kib("VmHWM") - base) / 1024}
 
 
-def fast_vs_exact_error(data: Path) -> float:
+def fast_vs_exact_errors(data: Path) -> dict:
+    """Relative L2 error of both fast probes against the exact raw weights."""
     import torch
 
     from fairseq_aiw.weighting import InfluenceEstimator
@@ -142,17 +147,26 @@ def fast_vs_exact_error(data: Path) -> float:
     estimator = InfluenceEstimator(criterion, "exact")
     exact, _ = estimator.exact_influence(model, sample, seeds, meta, 3, 1e-3)
     direction = estimator.meta_valid_gradient(model, meta, 3)
-    fast = estimator.fast_influence(model, sample, seeds, direction, 1e-3)
-    a = torch.cat([fast[t] for t in TASKS]).double()
-    b = torch.cat([exact[t] for t in TASKS]).double()
-    return ((a - b).norm() / b.norm()).item()
+    base = {}
+    for t, s in sample.items():
+        torch.manual_seed(seeds[t])
+        base[t] = criterion.sentence_losses(model, s)[0]
+    errors = {}
+    for probe, losses in (("forward", base), ("central", None)):
+        fast = estimator.fast_influence(model, sample, seeds, direction, 1e-3, losses)
+        a = torch.cat([fast[t] for t in TASKS]).double()
+        b = torch.cat([exact[t] for t in TASKS]).double()
+        errors[probe] = ((a - b).norm() / b.norm()).item()
+    return errors
 
 
-def run_worker(data: Path, setting: str, updates: int) -> dict:
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536")
+def run_worker(data: Path, setting: str, updates: int, measure: str) -> dict:
+    env = dict(os.environ)
+    if measure == "memory":  # slows allocation down: never while timing
+        env["MALLOC_MMAP_THRESHOLD_"] = "65536"
     proc = subprocess.run(
         [sys.executable, __file__, "--worker", setting, "--data", str(data),
-         "--updates", str(updates)],
+         "--updates", str(updates), "--measure", measure],
         capture_output=True, text=True, env=env,
     )
     if proc.returncode != 0:
@@ -165,24 +179,35 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=10, help="timed updates")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
+    parser.add_argument("--measure", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker == "error":
-        print(json.dumps({"error": fast_vs_exact_error(Path(args.data))}))
+        print(json.dumps(fast_vs_exact_errors(Path(args.data))))
         return
     if args.worker:
-        print(json.dumps(worker(Path(args.data), args.worker, args.updates)))
+        print(json.dumps(worker(Path(args.data), args.worker, args.updates, args.measure)))
         return
     with tempfile.TemporaryDirectory() as tmp:
         data = make_data(Path(tmp) / "bin")
         print(f"model: {' '.join(MODEL)}; K={len(TASKS)} tasks; "
               f"{BATCH} sentences per task batch; {args.updates} timed updates")
-        results = {s: run_worker(data, s, args.updates)
-                   for s in ("uniform", "aiw_fast", "aiw_exact")}
-        error = run_worker(data, "error", 0)["error"]
-    print(f"{'setting':<10} {'median update (s)':>18} {'peak memory (MiB)':>18}")
+        results = {}
+        for setting in SETTINGS:
+            results[setting] = {
+                **run_worker(data, setting, args.updates, "time"),
+                **run_worker(data, setting, 2, "memory"),
+            }
+        errors = run_worker(data, "error", 0, "error")
+    print(f"{'setting':<17} {'median update (s)':>18} {'peak memory (MiB)':>18}")
     for name, r in results.items():
-        print(f"{name:<10} {r['time']:>18.3f} {r['memory_mib']:>18.1f}")
-    print(f"fast vs exact raw weights, relative L2 error: {error:.2e}")
+        print(f"{name:<17} {r['time']:>18.3f} {r['memory_mib']:>18.1f}")
+    for probe, error in errors.items():
+        print(f"fast ({probe} probe) vs exact raw weights, relative L2 error: "
+              f"{error:.2e}")
+    central = results["aiw_fast_central"]
+    print(f"aiw_fast_central/uniform time ratio: "
+          f"{central['time'] / results['uniform']['time']:.2f}, memory ratio: "
+          f"{central['memory_mib'] / results['uniform']['memory_mib']:.2f}")
     fast, uniform = results["aiw_fast"], results["uniform"]
     print(f"aiw_fast/uniform time ratio: {fast['time'] / uniform['time']:.2f}")
     print(f"aiw_fast/uniform memory ratio: "

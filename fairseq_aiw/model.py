@@ -11,7 +11,7 @@ moves it.
 
 Design choices that differ from the authors' OpenNMT code (see README):
 
-* the encoder is bidirectional by default (``--encoder-bidirectional``); each
+* the encoder is bidirectional unless ``--encoder-unidirectional``; each
   direction has ``hidden_size / 2`` units so every layer outputs ``hidden_size``;
 * the decoder has no input feeding: each LSTM layer runs over the whole target
   sequence at once, followed by global (Luong "general") attention on the top
@@ -59,9 +59,12 @@ class AIWLSTMConfig(FairseqDataclass):
     decoder_layers: int = field(
         default=3, metadata={"help": "LSTM layers in each task's decoder"}
     )
-    encoder_bidirectional: bool = field(
-        default=True,
-        metadata={"help": "bidirectional encoder layers (hidden_size/2 per direction)"},
+    encoder_unidirectional: bool = field(
+        default=False,
+        metadata={
+            "help": "left-to-right encoder layers, as the authors' code; by "
+            "default each layer is bidirectional with hidden_size/2 per direction"
+        },
     )
     shared_encoder_layers: int = field(
         default=1,
@@ -325,8 +328,8 @@ class AIWMultitaskModel(BaseFairseqModel):
             with open_dict(cfg):
                 cfg.model_tasks = ",".join(task.model_task_names)
         names = cfg.model_tasks.split(",")
-        if cfg.encoder_bidirectional and cfg.hidden_size % 2:
-            raise ValueError("--hidden-size must be even with --encoder-bidirectional")
+        if not cfg.encoder_unidirectional and cfg.hidden_size % 2:
+            raise ValueError("--hidden-size must be even for a bidirectional encoder")
         models = _build_task_models(cfg, names, task.source_dictionary)
         model = cls(cfg, models)
         model.log_sharing()
@@ -390,7 +393,7 @@ def _build_task_models(cfg: AIWLSTMConfig, names: List[str], dictionary):
     dec_shared = set(
         shared_layer_ids(cfg.decoder_layers, cfg.shared_decoder_layers, cfg.share_decoder_from)
     )
-    bi = cfg.encoder_bidirectional
+    bi = not cfg.encoder_unidirectional
 
     def enc_layer(i):
         return lambda: nn.LSTM(E if i == 0 else H, H // 2 if bi else H, bidirectional=bi)

@@ -86,6 +86,13 @@ class AIWMultitaskConfig(FairseqDataclass):
         metadata={"help": "fast (exact at eps=0, forward differences) or exact "
                   "(double backward through the lookahead, one process only)"},
     )
+    aiw_probe: str = field(
+        default="forward",
+        metadata={"help": "fast mode's finite difference: forward (one probe per "
+                  "task, reuses the training forward, keeps every task's graph "
+                  "until the weights are known) or central (two probes per task, "
+                  "one task's graph alive at a time: less memory, more time)"},
+    )
     aiw_lookahead_lr: Optional[float] = field(
         default=None,
         metadata={"help": "learning rate of the one-step lookahead; None = the "
@@ -159,6 +166,10 @@ class AIWMultitaskTask(FairseqTask):
             pairs[task] = language_pair(os.path.join(cfg.data, task), f"{flag} {task}")
         if cfg.aiw_mode not in ("fast", "exact"):
             raise ValueError(f"--aiw-mode {cfg.aiw_mode!r} is unknown; use fast or exact")
+        if cfg.aiw_probe not in ("forward", "central"):
+            raise ValueError(
+                f"--aiw-probe {cfg.aiw_probe!r} is unknown; use forward or central"
+            )
         if cfg.aiw and cfg.add_meta_valid_to_train:
             raise ValueError("--add-meta-valid-to-train is for baselines, not with --aiw")
         dictionary = cls._load_joined_dictionary(cfg.data, pairs)
@@ -372,11 +383,10 @@ class AIWMultitaskTask(FairseqTask):
     def _aiw_step(self, sample, model, criterion, optimizer, ignore_grad, log):
         """Algorithm 1 of the paper, one update.
 
-        Fast mode: (1) meta-valid gradient ``v``; (2) influences from no-grad
-        probes along ``v``; (3) weights; (4) per task, the training forward and
-        its weighted backward, so that only one task's graph is alive at a
-        time. Exact mode computes the influences with a double backward and
-        reuses that forward for the weighted update.
+        The meta-valid gradient is taken first, so that its graph is freed
+        before any training forward. Then: per-sentence losses (kept with their
+        graph unless the central probe runs them after the weights), influences,
+        normalised weights, and the weighted backward.
         """
         estimator = self._estimator(criterion)
         inner = unwrap(model)
@@ -384,27 +394,54 @@ class AIWMultitaskTask(FairseqTask):
         meta_seed = int(torch.randint(0, 2**31 - 1, (1,)))
         seeds = {task: meta_seed + 1 + i for i, task in enumerate(sample)}
         meta = self._next_meta_valid_batch(sample)
-        losses = None
         if self.cfg.aiw_mode == "exact":
             raw, losses = estimator.exact_influence(
                 inner, sample, seeds, meta, meta_seed, lr
             )
         else:
+            # 1. meta-valid gradient v
             direction = estimator.meta_valid_gradient(inner, meta, meta_seed)
-            raw = estimator.fast_influence(inner, sample, seeds, direction, lr)
+            # 2. per-sentence losses with their graph (forward probe only)
+            losses = None
+            if self.cfg.aiw_probe == "forward":
+                losses = {
+                    task: self._sentence_losses(criterion, model, s, seeds[task])
+                    for task, s in sample.items()
+                }
+            # 3. influence raw_i = -lr <v, grad l_i>
+            base = None if losses is None else {t: l for t, (l, _) in losses.items()}
+            raw = estimator.fast_influence(inner, sample, seeds, direction, lr, base)
             del direction
+        # 4. normalise over the whole multitask batch
         weights, fell_back = estimator.normalise(raw)
         if fell_back:
             self._warn_fallback()
         log["aiw_fallback"] += float(fell_back)
         add_logging_outputs(log, weight_stats(weights))
         self._accumulate_weight_chunk(weights)
+        # 5. weighted update
+        return self._weighted_backward(
+            sample, model, criterion, optimizer, ignore_grad, log, weights, losses, seeds
+        )
 
+    @staticmethod
+    def _sentence_losses(criterion, model, sample, seed):
+        torch.manual_seed(seed)
+        loss, nll, _ = criterion.sentence_losses(model, sample)
+        return loss, nll
+
+    def _weighted_backward(
+        self, sample, model, criterion, optimizer, ignore_grad, log, weights, losses, seeds
+    ):
+        """Backward of ``sum_i w_i l_i``: one pass over kept graphs, or task by task.
+
+        Returns:
+            ``(loss, sample_size)``: the detached weighted loss and its denominator.
+        """
         total, sample_size, pending = 0.0, 0, 0.0
         for task, task_sample in sample.items():
             if losses is None:
-                torch.manual_seed(seeds[task])
-                loss, nll, _ = criterion.sentence_losses(model, task_sample)
+                loss, nll = self._sentence_losses(criterion, model, task_sample, seeds[task])
             else:
                 loss, nll = losses[task]
             weighted, size, task_log = criterion.reduce(

@@ -16,11 +16,14 @@ Two ways to get ``raw`` are implemented:
 * ``fast``: at ``eps = 0`` the lookahead is the identity, so
   ``raw_i = -lr * <v, grad l_i(theta)>`` with ``v = grad L_metavalid(theta)``,
   exactly. ``v`` costs one meta-valid backward; each inner product is the
-  directional derivative of ``l_i`` along ``v``, obtained by a central
-  difference of two no-grad forwards at ``theta +- h v``. Both forwards run
-  from the seed of the task's training forward, so all three see the same
-  dropout masks. The probes keep no graph; the training forward and weighted
-  backward then run task by task, so no more than one task's graph is alive.
+  directional derivative of ``l_i`` along ``v``, a finite difference of
+  no-grad forwards ("probes") run from the seed of the task's training
+  forward, so that all of them see the same dropout masks. Either one probe
+  at ``theta + h v`` against the training forward's own losses (forward
+  difference; every task's graph is kept until the weights are known), or
+  two probes at ``theta +- h v`` before any training forward (central
+  difference; the training forwards and weighted backwards then run task by
+  task, so one graph is alive at a time).
 
 Half-precision models (fairseq ``--fp16``/``--bf16``): a step ``h v`` would
 vanish in half-precision rounding, so the probes run on float32 copies of the
@@ -35,7 +38,7 @@ backward pass and for summing across data-parallel workers.
 import contextlib
 import logging
 import math
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -45,12 +48,14 @@ logger = logging.getLogger(__name__)
 
 AllReduce = Callable[[Tensor], Tensor]
 
-# Relative size of the finite-difference step: ||h v|| = FD_STEP * ||theta||.
-# Central differences err by O(h^2) from curvature and by O(eps / h) from
-# float32 rounding of the losses; on the test models 1e-3 sits at the bottom of
-# that trade-off (relative error ~2e-5 against the exact mode; 1e-2 and 1e-4
-# both give ~2e-4).
-FD_STEP = 1e-3
+# Relative size of the finite-difference step, ||h v|| = STEP * ||theta||, per
+# difference scheme. The error is O(h) (forward) or O(h^2) (central) from
+# curvature plus O(eps / h) from float32 rounding of the losses; these sit at
+# the bottom of that trade-off on the test models (relative error against the
+# exact mode ~5e-4 forward, ~2e-5 central; ten times larger or smaller steps
+# are several times worse).
+FORWARD_STEP = 1e-4
+CENTRAL_STEP = 1e-3
 
 
 def unwrap(model: nn.Module) -> nn.Module:
@@ -142,7 +147,7 @@ class InfluenceEstimator:
                 direction[name] = self.all_reduce(grad.detach()) / ntokens
         return direction
 
-    # -- step 3 (fast): directional derivatives by central differences ---------
+    # -- step 3 (fast): directional derivatives by finite differences ----------
 
     def fast_influence(
         self,
@@ -151,13 +156,20 @@ class InfluenceEstimator:
         seeds: Dict[str, int],
         direction: Dict[str, Tensor],
         lr: float,
+        base_losses: Optional[Dict[str, Tensor]] = None,
     ) -> Dict[str, Tensor]:
         """``raw_i = -lr * <v, grad l_i>`` for every sentence of every task.
 
-        ``<v, grad l_i>`` is ``(l_i(theta + h v) - l_i(theta - h v)) / 2h``, from
-        two no-grad forwards run from the task's seed (same dropout masks as
-        its training forward). Only parameters in ``v`` are shifted, one shifted
-        copy at a time, so the probes hold no graph and little extra memory.
+        ``<v, grad l_i>`` is a finite difference of no-grad forwards run from the
+        task's seed, so they see the dropout masks of its training forward:
+
+        * with ``base_losses`` (the training forward's sentence losses, float32
+          model): forward difference ``(l_i(theta + h v) - l_i(theta)) / h``,
+          one probe per task;
+        * otherwise: central difference ``(l_i(theta + h v) - l_i(theta - h v))
+          / 2h``, two probes per task, no training forward needed beforehand.
+
+        Only parameters in ``v`` are shifted, one shifted copy at a time.
 
         Args:
             model: the unwrapped model, in training mode.
@@ -165,29 +177,36 @@ class InfluenceEstimator:
             seeds: the seed each task's training forward is run from.
             direction: ``v``, the meta-valid gradient.
             lr: lookahead learning rate.
+            base_losses: sentence losses at ``theta`` (B per task), if known.
 
         Returns:
             Detached float32 raw influences, B per task.
         """
         params = trainable_parameters(model)
         half = any(p.dtype != torch.float32 for p in params.values())
-        h = self._step_size(params, direction)
+        forward = base_losses is not None and not half
+        h = self._step_size(params, direction, FORWARD_STEP if forward else CENTRAL_STEP)
         raw = {}
         with torch.no_grad():
             for task, sample in samples.items():
-                upper = self._probe(model, params, direction, h, half, sample, seeds[task])
-                lower = self._probe(model, params, direction, -h, half, sample, seeds[task])
-                raw[task] = -lr * (upper - lower) / (2 * h)
+                seed = seeds[task]
+                upper = self._probe(model, params, direction, h, half, sample, seed)
+                if forward:
+                    lower, span = base_losses[task].detach().float(), h
+                else:
+                    lower = self._probe(model, params, direction, -h, half, sample, seed)
+                    span = 2 * h
+                raw[task] = -lr * (upper - lower) / span
         return raw
 
     @staticmethod
-    def _step_size(params, direction) -> float:
-        """``h`` such that ``||h v|| = FD_STEP * max(||theta_v||, 1)``."""
+    def _step_size(params, direction, relative: float) -> float:
+        """``h`` such that ``||h v|| = relative * max(||theta_v||, 1)``."""
         theta = sum(params[n].detach().float().pow(2).sum().item() for n in direction)
         v = sum(d.float().pow(2).sum().item() for d in direction.values())
         if v == 0.0 or not math.isfinite(v):
             return 1.0
-        return FD_STEP * max(math.sqrt(theta), 1.0) / math.sqrt(v)
+        return relative * max(math.sqrt(theta), 1.0) / math.sqrt(v)
 
     def _probe(self, model, params, direction, h, full_precision, sample, seed):
         """Sentence losses at ``theta + h v`` (float32 weights if asked)."""
@@ -283,8 +302,3 @@ def weight_stats(weights: Dict[str, Tensor]) -> Dict[str, float]:
         out[f"{task}:aiw_zero"] = (w == 1.0).sum().item()
         out[f"{task}:aiw_n"] = float(len(w))
     return out
-
-
-def flatten(values: Dict[str, Tensor], order: List[str]) -> Tensor:
-    """Concatenate per-task tensors in ``order``."""
-    return torch.cat([values[t] for t in order])

@@ -28,14 +28,23 @@ def setup(data, extra=()):
     return task, model, criterion, sample, meta
 
 
-def raw_influences(model, criterion, sample, meta, mode, lr=0.1):
+def training_losses(model, criterion, sample, seeds):
+    losses = {}
+    for task, task_sample in sample.items():
+        torch.manual_seed(seeds[task])
+        losses[task] = criterion.sentence_losses(model, task_sample)[0]
+    return losses
+
+
+def raw_influences(model, criterion, sample, meta, mode, lr=0.1, probe="central"):
     estimator = InfluenceEstimator(criterion, mode)
     seeds = {task: 100 + i for i, task in enumerate(sample)}
     if mode == "exact":
         raw, _ = estimator.exact_influence(model, sample, seeds, meta, 7, lr)
         return raw
     direction = estimator.meta_valid_gradient(model, meta, 7)
-    return estimator.fast_influence(model, sample, seeds, direction, lr)
+    base = training_losses(model, criterion, sample, seeds) if probe == "forward" else None
+    return estimator.fast_influence(model, sample, seeds, direction, lr, base)
 
 
 def relative_l2(a, b):
@@ -44,11 +53,12 @@ def relative_l2(a, b):
     return ((a - b).norm() / b.norm()).item()
 
 
+@pytest.mark.parametrize("probe", ["forward", "central"])
 @pytest.mark.parametrize("shape", [[], PAPER_SHAPED], ids=["tiny", "paper_shaped"])
-def test_fast_matches_exact_with_dropout(tiny_data, shape):
+def test_fast_matches_exact_with_dropout(tiny_data, shape, probe):
     _, model, criterion, sample, meta = setup(tiny_data, shape)
     exact = raw_influences(model, criterion, sample, meta, "exact")
-    fast = raw_influences(model, criterion, sample, meta, "fast")
+    fast = raw_influences(model, criterion, sample, meta, "fast", probe=probe)
     assert set(fast) == {"translation", "pos"}
     assert all(exact[t].abs().max() > 0 for t in exact)
     assert relative_l2(fast, exact) <= 1e-2
@@ -61,8 +71,10 @@ def test_without_mask_replay_fast_mode_measures_noise(tiny_data):
     exact = raw_influences(model, criterion, sample, meta, "exact")
     estimator = InfluenceEstimator(criterion, "fast")
     direction = estimator.meta_valid_gradient(model, meta, 7)
+    seeds = {t: 100 + i for i, t in enumerate(sample)}
+    base = training_losses(model, criterion, sample, seeds)
     other_seeds = {t: 999 + i for i, t in enumerate(sample)}
-    fast = estimator.fast_influence(model, sample, other_seeds, direction, 0.1)
+    fast = estimator.fast_influence(model, sample, other_seeds, direction, 0.1, base)
     assert relative_l2(fast, exact) > 0.1
 
 
@@ -82,10 +94,11 @@ def test_raw_influence_is_minus_lr_times_gradient_inner_product(tiny_data):
     assert exact["pos"][1].item() == pytest.approx(-0.5 * inner.item(), rel=1e-4)
 
 
-@pytest.mark.parametrize("mode", ["fast", "exact"])
-def test_parameters_stay_the_same_objects_and_shared_layers_train(tiny_data, mode):
-    task, model, criterion, sample, _ = setup(tiny_data, ["--aiw-mode", mode])
-    task.cfg.aiw_mode = mode
+@pytest.mark.parametrize(
+    "flags", [["--aiw-mode", "fast"], ["--aiw-probe", "central"], ["--aiw-mode", "exact"]]
+)
+def test_parameters_stay_the_same_objects_and_shared_layers_train(tiny_data, flags):
+    task, model, criterion, sample, _ = setup(tiny_data, flags)
     before = {n: p for n, p in model.named_parameters()}
     values = {n: p.detach().clone() for n, p in model.named_parameters()}
     optimizer = torch.optim.SGD(model.parameters(), lr=0.5)

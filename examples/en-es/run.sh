@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Usage: examples/en-es/run.sh [DATA_BIN] [RUN_DIR]
+#
+# The paper's seven en-es configurations (Table 1) with its hyper-parameters:
+# 3+3 LSTM layers of 512, dropout 0.3, Adam 0.001, 32 sentences per task batch,
+# gradient clip 5, 25 epochs, best checkpoint by main-task valid perplexity.
+# En-Es shares 2 encoder layers (top) and 1 decoder layer (bottom), as the authors did.
+#
+# DATA_BIN defaults to what `data-prep/prepare.sh en-es` writes; RUN_DIR to
+# runs/en-es. Quick run: TRAIN_FLAGS="--max-update 2000" MAX_EPOCH=1.
+# Every variable of examples/recipe.sh (CONFIGS, ARCH_FLAGS, ...) applies.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+work="work-dirs/data/en-es"
+export ARCH_FLAGS="${ARCH_FLAGS:---arch aiw_lstm_paper --shared-encoder-layers 2 --shared-decoder-layers 1}"
+exec "$here/../recipe.sh" "${1:-$work/data-bin}" "${2:-runs/en-es}" "$work/raw"
