@@ -13,8 +13,9 @@ state, batches and activations, like ``torch.cuda.max_memory_allocated``, but
 not the Python interpreter and imported libraries). glibc is told to serve
 every allocation above 64 KiB with mmap, so freed tensors leave the resident
 set at once; that slows allocation, so time is measured in a separate run
-with the default allocator. Then the relative L2 error of fast against exact raw weights on
-one batch (both probes), the central probe's ratios, and, as the last two
+with the default allocator. Then the relative L2 error of fast against exact
+raw weights on one batch (both probes), the central probe's ratios, and, as
+the last two
 lines, the default fast mode's ratios to Uniform.
 """
 
@@ -30,8 +31,18 @@ from pathlib import Path
 
 TASKS = ["translation", "ner", "parse", "amr"]
 MODEL = [
-    "--arch", "aiw_lstm_paper", "--encoder-layers", "3", "--decoder-layers", "3",
-    "--hidden-size", "256", "--embed-dim", "256", "--dropout", "0.3",
+    "--arch",
+    "aiw_lstm_paper",
+    "--encoder-layers",
+    "3",
+    "--decoder-layers",
+    "3",
+    "--hidden-size",
+    "256",
+    "--embed-dim",
+    "256",
+    "--dropout",
+    "0.3",
 ]
 VOCAB, SENTENCES, BATCH = 2000, 256, 32
 SETTINGS = {
@@ -165,9 +176,21 @@ def run_worker(data: Path, setting: str, updates: int, measure: str) -> dict:
     if measure == "memory":  # slows allocation down: never while timing
         env["MALLOC_MMAP_THRESHOLD_"] = "65536"
     proc = subprocess.run(
-        [sys.executable, __file__, "--worker", setting, "--data", str(data),
-         "--updates", str(updates), "--measure", measure],
-        capture_output=True, text=True, env=env,
+        [
+            sys.executable,
+            __file__,
+            "--worker",
+            setting,
+            "--data",
+            str(data),
+            "--updates",
+            str(updates),
+            "--measure",
+            measure,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
     )
     if proc.returncode != 0:
         raise RuntimeError(f"{setting} failed:\n{proc.stderr[-3000:]}")
@@ -185,12 +208,16 @@ def main() -> None:
         print(json.dumps(fast_vs_exact_errors(Path(args.data))))
         return
     if args.worker:
-        print(json.dumps(worker(Path(args.data), args.worker, args.updates, args.measure)))
+        print(
+            json.dumps(worker(Path(args.data), args.worker, args.updates, args.measure))
+        )
         return
     with tempfile.TemporaryDirectory() as tmp:
         data = make_data(Path(tmp) / "bin")
-        print(f"model: {' '.join(MODEL)}; K={len(TASKS)} tasks; "
-              f"{BATCH} sentences per task batch; {args.updates} timed updates")
+        print(
+            f"model: {' '.join(MODEL)}; K={len(TASKS)} tasks; "
+            f"{BATCH} sentences per task batch; {args.updates} timed updates"
+        )
         results = {}
         for setting in SETTINGS:
             results[setting] = {
@@ -202,16 +229,21 @@ def main() -> None:
     for name, r in results.items():
         print(f"{name:<17} {r['time']:>18.3f} {r['memory_mib']:>18.1f}")
     for probe, error in errors.items():
-        print(f"fast ({probe} probe) vs exact raw weights, relative L2 error: "
-              f"{error:.2e}")
+        print(
+            f"fast ({probe} probe) vs exact raw weights, relative L2 error: {error:.2e}"
+        )
     central = results["aiw_fast_central"]
-    print(f"aiw_fast_central/uniform time ratio: "
-          f"{central['time'] / results['uniform']['time']:.2f}, memory ratio: "
-          f"{central['memory_mib'] / results['uniform']['memory_mib']:.2f}")
+    print(
+        f"aiw_fast_central/uniform time ratio: "
+        f"{central['time'] / results['uniform']['time']:.2f}, memory ratio: "
+        f"{central['memory_mib'] / results['uniform']['memory_mib']:.2f}"
+    )
     fast, uniform = results["aiw_fast"], results["uniform"]
     print(f"aiw_fast/uniform time ratio: {fast['time'] / uniform['time']:.2f}")
-    print(f"aiw_fast/uniform memory ratio: "
-          f"{fast['memory_mib'] / uniform['memory_mib']:.2f}")
+    print(
+        f"aiw_fast/uniform memory ratio: "
+        f"{fast['memory_mib'] / uniform['memory_mib']:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -128,7 +128,12 @@ class AIWCrossEntropyCriterion(FairseqCriterion):
     def reduce_metrics(logging_outputs) -> None:
         """Log loss, nll_loss and ppl overall and for each task."""
         tasks = sorted(
-            {k[: -len(":loss")] for log in logging_outputs for k in log if k.endswith(":loss")}
+            {
+                k[: -len(":loss")]
+                for log in logging_outputs
+                for k in log
+                if k.endswith(":loss")
+            }
         )
         for prefix in [""] + [f"{t}:" for t in tasks]:
             total = {
@@ -152,7 +157,9 @@ class AIWCrossEntropyCriterion(FairseqCriterion):
                 )
                 metrics.log_derived(
                     prefix + "ppl",
-                    lambda meters, p=prefix: utils.get_perplexity(meters[p + "nll_loss"].avg),
+                    lambda meters, p=prefix: utils.get_perplexity(
+                        meters[p + "nll_loss"].avg
+                    ),
                 )
 
     @staticmethod

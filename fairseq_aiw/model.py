@@ -136,7 +136,9 @@ class LSTMEncoder(FairseqEncoder):
     ``padding_mask`` (S x B, True at pads).
     """
 
-    def __init__(self, dictionary, embed_tokens: nn.Embedding, layers, dropout, max_pos):
+    def __init__(
+        self, dictionary, embed_tokens: nn.Embedding, layers, dropout, max_pos
+    ):
         super().__init__(dictionary)
         self.embed_tokens = embed_tokens
         self.layers = nn.ModuleList(layers)
@@ -246,7 +248,9 @@ class LSTMDecoder(FairseqIncrementalDecoder):
         if incremental_state is not None:
             prev_output_tokens = prev_output_tokens[:, -1:]
         states = self._initial_states(encoder_out, incremental_state)
-        x = F.dropout(self.embed_tokens(prev_output_tokens), self.dropout, self.training)
+        x = F.dropout(
+            self.embed_tokens(prev_output_tokens), self.dropout, self.training
+        )
         x = x.transpose(0, 1)  # T x B x E
         new_states = []
         for i, layer in enumerate(self.layers):
@@ -261,7 +265,9 @@ class LSTMDecoder(FairseqIncrementalDecoder):
         logits = self.output_projection(x).transpose(0, 1)  # B x T x V
         return logits, {"attn": [attn]}
 
-    def _initial_states(self, encoder_out, incremental_state) -> List[Tuple[Tensor, Tensor]]:
+    def _initial_states(
+        self, encoder_out, incremental_state
+    ) -> List[Tuple[Tensor, Tensor]]:
         cached = self.get_incremental_state(incremental_state, "lstm_states")
         if cached is not None:
             h, c = cached["hidden"], cached["cell"]
@@ -379,55 +385,77 @@ class AIWMultitaskModel(BaseFairseqModel):
         )
         shared_ids = {id(p) for n, p in self.named_parameters() if n in shared}
         for name, sub in self.models.items():
-            private = sum(p.numel() for p in sub.parameters() if id(p) not in shared_ids)
+            private = sum(
+                p.numel() for p in sub.parameters() if id(p) not in shared_ids
+            )
             logger.info(f"task {name}: {private:,} private parameters")
         logger.info(f"parameters: {n_total:,} in all, {n_shared:,} shared by all tasks")
 
 
-def _build_task_models(cfg: AIWLSTMConfig, names: List[str], dictionary):
-    vocab, pad = len(dictionary), dictionary.pad()
+def _module_banks(cfg: AIWLSTMConfig, vocab: int, pad: int) -> Dict[str, list]:
+    """One bank per module slot of a task model, shared or private as configured.
+
+    Returns:
+        ``{"encoder": [bank per layer], "decoder": [...], "src_embed": [bank],
+        "tgt_embed": [bank], "attention": [bank], "output": [bank]}``.
+    """
     H, E = cfg.hidden_size, cfg.embed_dim
-    enc_shared = set(
-        shared_layer_ids(cfg.encoder_layers, cfg.shared_encoder_layers, cfg.share_encoder_from)
-    )
-    dec_shared = set(
-        shared_layer_ids(cfg.decoder_layers, cfg.shared_decoder_layers, cfg.share_decoder_from)
-    )
     bi = not cfg.encoder_unidirectional
+    enc_shared = shared_layer_ids(
+        cfg.encoder_layers, cfg.shared_encoder_layers, cfg.share_encoder_from
+    )
+    dec_shared = shared_layer_ids(
+        cfg.decoder_layers, cfg.shared_decoder_layers, cfg.share_decoder_from
+    )
 
     def enc_layer(i):
-        return lambda: nn.LSTM(E if i == 0 else H, H // 2 if bi else H, bidirectional=bi)
+        return lambda: nn.LSTM(
+            E if i == 0 else H, H // 2 if bi else H, bidirectional=bi
+        )
 
     def dec_layer(i):
         return lambda: nn.LSTM(E if i == 0 else H, H)
 
-    banks = {
-        "src_embed": _ModuleBank(cfg.share_embeddings, lambda: _embedding(vocab, E, pad)),
-        "tgt_embed": _ModuleBank(cfg.share_embeddings, lambda: _embedding(vocab, E, pad)),
-        "attention": _ModuleBank(cfg.share_attention, lambda: GlobalAttention(H)),
-        "output": _ModuleBank(cfg.share_output_projection, lambda: nn.Linear(H, vocab)),
+    return {
+        "encoder": [
+            _ModuleBank(i in enc_shared, enc_layer(i))
+            for i in range(cfg.encoder_layers)
+        ],
+        "decoder": [
+            _ModuleBank(i in dec_shared, dec_layer(i))
+            for i in range(cfg.decoder_layers)
+        ],
+        "src_embed": [
+            _ModuleBank(cfg.share_embeddings, lambda: _embedding(vocab, E, pad))
+        ],
+        "tgt_embed": [
+            _ModuleBank(cfg.share_embeddings, lambda: _embedding(vocab, E, pad))
+        ],
+        "attention": [_ModuleBank(cfg.share_attention, lambda: GlobalAttention(H))],
+        "output": [
+            _ModuleBank(cfg.share_output_projection, lambda: nn.Linear(H, vocab))
+        ],
     }
-    enc_banks = [
-        _ModuleBank(i in enc_shared, enc_layer(i)) for i in range(cfg.encoder_layers)
-    ]
-    dec_banks = [
-        _ModuleBank(i in dec_shared, dec_layer(i)) for i in range(cfg.decoder_layers)
-    ]
+
+
+def _build_task_models(cfg: AIWLSTMConfig, names: List[str], dictionary):
+    """Each task's encoder-decoder, drawing shared modules from common banks."""
+    banks = _module_banks(cfg, len(dictionary), dictionary.pad())
     models = {}
     for name in names:
         encoder = LSTMEncoder(
             dictionary,
-            banks["src_embed"].get(),
-            [b.get() for b in enc_banks],
+            banks["src_embed"][0].get(),
+            [b.get() for b in banks["encoder"]],
             cfg.dropout,
             cfg.max_source_positions,
         )
         decoder = LSTMDecoder(
             dictionary,
-            banks["tgt_embed"].get(),
-            [b.get() for b in dec_banks],
-            banks["attention"].get(),
-            banks["output"].get(),
+            banks["tgt_embed"][0].get(),
+            [b.get() for b in banks["decoder"]],
+            banks["attention"][0].get(),
+            banks["output"][0].get(),
             cfg.dropout,
             cfg.max_target_positions,
         )

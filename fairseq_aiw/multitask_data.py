@@ -185,7 +185,9 @@ class MultitaskBatchIterator(EpochBatchIterating):
             return self.epoch + 1
         return self.epoch
 
-    def next_epoch_itr(self, shuffle=True, fix_batches_to_gpus=False, set_dataset_epoch=True):
+    def next_epoch_itr(
+        self, shuffle=True, fix_batches_to_gpus=False, set_dataset_epoch=True
+    ):
         self.shuffle = shuffle
         if self._resume_at is not None:
             self._cur = _MultitaskEpoch(self, self.epoch, self._resume_at)

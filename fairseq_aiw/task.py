@@ -24,7 +24,7 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 from fairseq import utils
-from fairseq.data import ConcatDataset, Dictionary, FairseqDataset
+from fairseq.data import ConcatDataset, Dictionary
 from fairseq.dataclass import FairseqDataclass
 from fairseq.distributed import utils as distributed_utils
 from fairseq.logging import metrics
@@ -83,20 +83,26 @@ class AIWMultitaskConfig(FairseqDataclass):
     )
     aiw_mode: str = field(
         default="fast",
-        metadata={"help": "fast (exact at eps=0, forward differences) or exact "
-                  "(double backward through the lookahead, one process only)"},
+        metadata={
+            "help": "fast (exact at eps=0, forward differences) or exact "
+            "(double backward through the lookahead, one process only)"
+        },
     )
     aiw_probe: str = field(
         default="forward",
-        metadata={"help": "fast mode's finite difference: forward (one probe per "
-                  "task, reuses the training forward, keeps every task's graph "
-                  "until the weights are known) or central (two probes per task, "
-                  "one task's graph alive at a time: less memory, more time)"},
+        metadata={
+            "help": "fast mode's finite difference: forward (one probe per "
+            "task, reuses the training forward, keeps every task's graph "
+            "until the weights are known) or central (two probes per task, "
+            "one task's graph alive at a time: less memory, more time)"
+        },
     )
     aiw_lookahead_lr: Optional[float] = field(
         default=None,
-        metadata={"help": "learning rate of the one-step lookahead; None = the "
-                  "optimiser's current learning rate"},
+        metadata={
+            "help": "learning rate of the one-step lookahead; None = the "
+            "optimiser's current learning rate"
+        },
     )
     aiw_meta_valid_subset: str = field(
         default="meta_valid",
@@ -108,8 +114,9 @@ class AIWMultitaskConfig(FairseqDataclass):
     )
     aiw_log_interval: int = field(
         default=200,
-        metadata={"help": f"updates per row of SAVE_DIR/{WEIGHTS_TSV} "
-                  "(0 = do not write it)"},
+        metadata={
+            "help": f"updates per row of SAVE_DIR/{WEIGHTS_TSV} (0 = do not write it)"
+        },
     )
     max_source_positions: int = field(
         default=1024, metadata={"help": "max number of tokens in the source sequence"}
@@ -162,16 +169,22 @@ class AIWMultitaskTask(FairseqTask):
         if cfg.main_task in aux or len(set(aux)) != len(aux):
             raise ValueError(f"--aux-tasks {cfg.aux_tasks!r} repeats a task")
         pairs = {}
-        for task, flag in [(cfg.main_task, "--main-task")] + [(t, "--aux-tasks") for t in aux]:
+        for task, flag in [(cfg.main_task, "--main-task")] + [
+            (t, "--aux-tasks") for t in aux
+        ]:
             pairs[task] = language_pair(os.path.join(cfg.data, task), f"{flag} {task}")
         if cfg.aiw_mode not in ("fast", "exact"):
-            raise ValueError(f"--aiw-mode {cfg.aiw_mode!r} is unknown; use fast or exact")
+            raise ValueError(
+                f"--aiw-mode {cfg.aiw_mode!r} is unknown; use fast or exact"
+            )
         if cfg.aiw_probe not in ("forward", "central"):
             raise ValueError(
                 f"--aiw-probe {cfg.aiw_probe!r} is unknown; use forward or central"
             )
         if cfg.aiw and cfg.add_meta_valid_to_train:
-            raise ValueError("--add-meta-valid-to-train is for baselines, not with --aiw")
+            raise ValueError(
+                "--add-meta-valid-to-train is for baselines, not with --aiw"
+            )
         dictionary = cls._load_joined_dictionary(cfg.data, pairs)
         logger.info(
             "aiw_mtl tasks: "
@@ -195,8 +208,8 @@ class AIWMultitaskTask(FairseqTask):
         for path in files[1:]:
             if Dictionary.load(path).symbols != first.symbols:
                 raise ValueError(
-                    f"dictionary mismatch: {path} differs from {files[0]}; "
-                    "binarise every task with one joined dictionary (--srcdict/--tgtdict)"
+                    f"dictionary mismatch: {path} differs from {files[0]}; binarise "
+                    "every task with one joined dictionary (--srcdict/--tgtdict)"
                 )
         return first
 
@@ -256,10 +269,18 @@ class AIWMultitaskTask(FairseqTask):
                     f"task {task}: split {split!r} is missing ({prefix}.{lang}.idx)"
                 )
         dataset = load_langpair_dataset(
-            folder, split, src, self.dictionary, tgt, self.dictionary,
-            combine=combine, dataset_impl=self.cfg.dataset_impl, upsample_primary=1,
+            folder,
+            split,
+            src,
+            self.dictionary,
+            tgt,
+            self.dictionary,
+            combine=combine,
+            dataset_impl=self.cfg.dataset_impl,
+            upsample_primary=1,
             # the encoder packs sequences, which wants right padding
-            left_pad_source=False, left_pad_target=False,
+            left_pad_source=False,
+            left_pad_target=False,
             max_source_positions=self.cfg.max_source_positions,
             max_target_positions=self.cfg.max_target_positions,
         )
@@ -354,9 +375,7 @@ class AIWMultitaskTask(FairseqTask):
         logging_output = empty_logging_output(tasks)
         if self.cfg.aiw:
             logging_output.update(weight_stats_schema(tasks))
-        autocast = torch.autocast(
-            "cuda", enabled=isinstance(optimizer, AMPOptimizer)
-        )
+        autocast = torch.autocast("cuda", enabled=isinstance(optimizer, AMPOptimizer))
         with autocast:
             if self.cfg.aiw:
                 loss, sample_size = self._aiw_step(
@@ -409,7 +428,7 @@ class AIWMultitaskTask(FairseqTask):
                     for task, s in sample.items()
                 }
             # 3. influence raw_i = -lr <v, grad l_i>
-            base = None if losses is None else {t: l for t, (l, _) in losses.items()}
+            base = None if losses is None else {t: v[0] for t, v in losses.items()}
             raw = estimator.fast_influence(inner, sample, seeds, direction, lr, base)
             del direction
         # 4. normalise over the whole multitask batch
@@ -421,7 +440,15 @@ class AIWMultitaskTask(FairseqTask):
         self._accumulate_weight_chunk(weights)
         # 5. weighted update
         return self._weighted_backward(
-            sample, model, criterion, optimizer, ignore_grad, log, weights, losses, seeds
+            sample,
+            model,
+            criterion,
+            optimizer,
+            ignore_grad,
+            log,
+            weights,
+            losses,
+            seeds,
         )
 
     @staticmethod
@@ -431,7 +458,16 @@ class AIWMultitaskTask(FairseqTask):
         return loss, nll
 
     def _weighted_backward(
-        self, sample, model, criterion, optimizer, ignore_grad, log, weights, losses, seeds
+        self,
+        sample,
+        model,
+        criterion,
+        optimizer,
+        ignore_grad,
+        log,
+        weights,
+        losses,
+        seeds,
     ):
         """Backward of ``sum_i w_i l_i``: one pass over kept graphs, or task by task.
 
@@ -441,7 +477,9 @@ class AIWMultitaskTask(FairseqTask):
         total, sample_size, pending = 0.0, 0, 0.0
         for task, task_sample in sample.items():
             if losses is None:
-                loss, nll = self._sentence_losses(criterion, model, task_sample, seeds[task])
+                loss, nll = self._sentence_losses(
+                    criterion, model, task_sample, seeds[task]
+                )
             else:
                 loss, nll = losses[task]
             weighted, size, task_log = criterion.reduce(
@@ -485,7 +523,9 @@ class AIWMultitaskTask(FairseqTask):
 
     def _accumulate_weight_chunk(self, weights: Dict[str, torch.Tensor]) -> None:
         for task, w in weights.items():
-            self._chunk[f"{task}:sum"] = self._chunk.get(f"{task}:sum", 0.0) + w.sum().item()
+            self._chunk[f"{task}:sum"] = (
+                self._chunk.get(f"{task}:sum", 0.0) + w.sum().item()
+            )
             self._chunk[f"{task}:zero"] = self._chunk.get(f"{task}:zero", 0.0) + (
                 (w == 1.0).sum().item()
             )
@@ -500,14 +540,18 @@ class AIWMultitaskTask(FairseqTask):
             return
         tasks = list(self.pairs)
         keys = [f"{t}:{k}" for t in tasks for k in ("sum", "zero", "n")]
-        totals = torch.tensor([self._chunk.get(k, 0.0) for k in keys], dtype=torch.float64)
+        totals = torch.tensor(
+            [self._chunk.get(k, 0.0) for k in keys], dtype=torch.float64
+        )
         if _world_size() > 1:
             totals = _all_reduce_sum(totals)
         self._chunk = {"update": update_num}
         if _rank() != 0:
             return
         append_weight_rows(
-            os.path.join(self.cfg.save_dir, WEIGHTS_TSV), update_num, tasks,
+            os.path.join(self.cfg.save_dir, WEIGHTS_TSV),
+            update_num,
+            tasks,
             totals.view(len(tasks), 3).tolist(),
         )
 
@@ -587,7 +631,9 @@ def append_weight_rows(path: str, update: int, tasks, rows) -> None:
     with open(path, "a", newline="") as f:
         writer = csv.writer(f, delimiter="\t", lineterminator="\n")
         if new:
-            writer.writerow(["update", "task", "mean_weight", "zero_fraction", "num_examples"])
+            writer.writerow(
+                ["update", "task", "mean_weight", "zero_fraction", "num_examples"]
+            )
         for task, (total, zero, n) in zip(tasks, rows):
             if n > 0:
                 writer.writerow(
@@ -617,7 +663,9 @@ def _on_cuda(sample: dict) -> bool:
 
 
 def _check_data_parallel_backend(model) -> None:
-    if isinstance(getattr(model, "module", None), torch.nn.parallel.DistributedDataParallel):
+    if isinstance(
+        getattr(model, "module", None), torch.nn.parallel.DistributedDataParallel
+    ):
         raise ValueError(
             "aiw_mtl needs --ddp-backend legacy_ddp for data-parallel training: "
             "an update runs several forwards and leaves other tasks' layers unused"

@@ -185,7 +185,9 @@ class InfluenceEstimator:
         params = trainable_parameters(model)
         half = any(p.dtype != torch.float32 for p in params.values())
         forward = base_losses is not None and not half
-        h = self._step_size(params, direction, FORWARD_STEP if forward else CENTRAL_STEP)
+        h = self._step_size(
+            params, direction, FORWARD_STEP if forward else CENTRAL_STEP
+        )
         raw = {}
         with torch.no_grad():
             for task, sample in samples.items():
@@ -194,7 +196,9 @@ class InfluenceEstimator:
                 if forward:
                     lower, span = base_losses[task].detach().float(), h
                 else:
-                    lower = self._probe(model, params, direction, -h, half, sample, seed)
+                    lower = self._probe(
+                        model, params, direction, -h, half, sample, seed
+                    )
                     span = 2 * h
                 raw[task] = -lr * (upper - lower) / span
         return raw
@@ -218,7 +222,9 @@ class InfluenceEstimator:
             elif full_precision:
                 shifted[name] = base
         seed_all(seed)
-        loss, _, _ = self.criterion.sentence_losses(FunctionalModel(model, shifted), sample)
+        loss, _, _ = self.criterion.sentence_losses(
+            FunctionalModel(model, shifted), sample
+        )
         return loss.float()
 
     # -- step 3 (exact): Algorithm 1 with a double backward ----------------------
@@ -251,11 +257,15 @@ class InfluenceEstimator:
             flat = torch.cat([losses[t][0] for t in samples])
             eps = torch.zeros_like(flat, requires_grad=True)
             grads = torch.autograd.grad(
-                (eps * flat).sum(), list(params.values()), create_graph=True,
+                (eps * flat).sum(),
+                list(params.values()),
+                create_graph=True,
                 allow_unused=True,
             )
             lookahead = {
-                n: p - lr * g for (n, p), g in zip(params.items(), grads) if g is not None
+                n: p - lr * g
+                for (n, p), g in zip(params.items(), grads)
+                if g is not None
             }
             seed_all(meta_seed)
             _, nll, _ = self.criterion.sentence_losses(

@@ -17,7 +17,7 @@ def tiny_data(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def demo_slice(tmp_path_factory) -> Path:
     """The first lines of the shipped demo corpus, binarised with a small vocabulary."""
-    from helpers import REPO, run_cli
+    from helpers import REPO
 
     root = tmp_path_factory.mktemp("demo_slice")
     lines = {"train": 400, "valid": 40, "meta_valid": 30, "test": 30}
@@ -31,8 +31,18 @@ def demo_slice(tmp_path_factory) -> Path:
             out.write_text("".join(line + "\n" for line in keep))
     run_cli_script(
         REPO / "data-prep" / "binarize.py",
-        ["--raw-dir", root / "raw", "--dest-dir", root / "bin",
-         "--main-task", "translation", "--vocab-size", "400", "--workers", "1"],
+        [
+            "--raw-dir",
+            root / "raw",
+            "--dest-dir",
+            root / "bin",
+            "--main-task",
+            "translation",
+            "--vocab-size",
+            "400",
+            "--workers",
+            "1",
+        ],
     )
     return root
 

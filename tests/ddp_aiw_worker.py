@@ -55,7 +55,10 @@ def main(data: str, out: str, mode: str) -> None:
     meta_set = task.dataset("meta_valid")
     wrapped = model
     if distributed:
-        from fairseq.distributed import LegacyDistributedDataParallel, ModuleProxyWrapper
+        from fairseq.distributed import (
+            LegacyDistributedDataParallel,
+            ModuleProxyWrapper,
+        )
 
         wrapped = ModuleProxyWrapper(LegacyDistributedDataParallel(model, None))
     halves = [rank] if distributed else [0, 1]
@@ -64,6 +67,7 @@ def main(data: str, out: str, mode: str) -> None:
     estimator = task._estimator(criterion)
     estimator.normalise = record(estimator.normalise, recorded)
     for update in range(UPDATES):
+
         def ids(size, u=update):
             return [i for r in halves for i in half_ids(u, r, size)]
 

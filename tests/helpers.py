@@ -9,8 +9,18 @@ from typing import Dict, List, Sequence
 
 REPO = Path(__file__).resolve().parents[1]
 WORDS = "the a cat dog sees eats big small red blue house tree runs sleeps".split()
-TAGS = {w: ("DT" if w in ("the", "a") else "NN" if w in "cat dog house tree".split()
-            else "JJ" if w in "big small red blue".split() else "VB") for w in WORDS}
+TAGS = {
+    w: (
+        "DT"
+        if w in ("the", "a")
+        else "NN"
+        if w in "cat dog house tree".split()
+        else "JJ"
+        if w in "big small red blue".split()
+        else "VB"
+    )
+    for w in WORDS
+}
 
 
 def synthetic_corpus(n: int, seed: int) -> Dict[str, List[str]]:
@@ -56,11 +66,24 @@ def build_tiny_data(root: Path, sizes=None) -> Path:
         ("translation", ("en", "xx"), list(sizes)),
         ("pos", ("en", "pos"), ["train"]),
     ]:
-        prefixes = {"train": "--trainpref", "valid": "--validpref", "test": "--testpref"}
+        prefixes = {
+            "train": "--trainpref",
+            "valid": "--validpref",
+            "test": "--testpref",
+        }
         args = [
-            "--source-lang", src, "--target-lang", tgt,
-            "--srcdict", str(root / "dict.txt"), "--tgtdict", str(root / "dict.txt"),
-            "--destdir", str(out / task), "--workers", "1",
+            "--source-lang",
+            src,
+            "--target-lang",
+            tgt,
+            "--srcdict",
+            str(root / "dict.txt"),
+            "--tgtdict",
+            str(root / "dict.txt"),
+            "--destdir",
+            str(out / task),
+            "--workers",
+            "1",
         ]
         for split in splits:
             if split in prefixes:
@@ -70,10 +93,18 @@ def build_tiny_data(root: Path, sizes=None) -> Path:
             # fairseq-preprocess knows train/valid/test only: binarise the
             # meta-valid split as "test" in a side folder and rename it.
             side = root / "side"
-            run_cli("fairseq_cli.preprocess", args[:8] + [
-                "--destdir", str(side), "--workers", "1", "--testpref",
-                str(raw / task / "meta_valid"),
-            ])
+            run_cli(
+                "fairseq_cli.preprocess",
+                args[:8]
+                + [
+                    "--destdir",
+                    str(side),
+                    "--workers",
+                    "1",
+                    "--testpref",
+                    str(raw / task / "meta_valid"),
+                ],
+            )
             for f in side.glob("test.*"):
                 f.rename(out / task / f.name.replace("test.", "meta_valid.", 1))
     return out
@@ -85,7 +116,10 @@ def run_cli(module: str, args: Sequence[str], env_extra=None) -> str:
     env.update(env_extra or {})
     proc = subprocess.run(
         [sys.executable, "-m", module, *map(str, args)],
-        capture_output=True, text=True, env=env, cwd=str(REPO),
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(REPO),
     )
     output = proc.stdout + proc.stderr
     if proc.returncode != 0:
@@ -100,9 +134,21 @@ def build_components(data: Path, extra: Sequence[str] = ()):
 
     parser = options.get_training_parser()
     argv = [
-        str(data), "--user-dir", str(REPO / "fairseq_aiw"), "--task", "aiw_mtl",
-        "--arch", "aiw_lstm_tiny", "--criterion", "aiw_cross_entropy",
-        "--optimizer", "sgd", "--lr", "0.1", "--cpu", *extra,
+        str(data),
+        "--user-dir",
+        str(REPO / "fairseq_aiw"),
+        "--task",
+        "aiw_mtl",
+        "--arch",
+        "aiw_lstm_tiny",
+        "--criterion",
+        "aiw_cross_entropy",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "0.1",
+        "--cpu",
+        *extra,
     ]
     args = options.parse_args_and_arch(parser, argv)
     cfg = convert_namespace_to_omegaconf(args)

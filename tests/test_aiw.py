@@ -4,13 +4,23 @@ import math
 
 import pytest
 import torch
-
-from fairseq_aiw.weighting import InfluenceEstimator, trainable_parameters
 from helpers import build_components
 
+from fairseq_aiw.weighting import InfluenceEstimator, trainable_parameters
+
 PAPER_SHAPED = [
-    "--encoder-layers", "3", "--decoder-layers", "3", "--hidden-size", "64",
-    "--embed-dim", "48", "--shared-encoder-layers", "1", "--shared-decoder-layers", "2",
+    "--encoder-layers",
+    "3",
+    "--decoder-layers",
+    "3",
+    "--hidden-size",
+    "64",
+    "--embed-dim",
+    "48",
+    "--shared-encoder-layers",
+    "1",
+    "--shared-decoder-layers",
+    "2",
 ]
 
 
@@ -43,7 +53,9 @@ def raw_influences(model, criterion, sample, meta, mode, lr=0.1, probe="central"
         raw, _ = estimator.exact_influence(model, sample, seeds, meta, 7, lr)
         return raw
     direction = estimator.meta_valid_gradient(model, meta, 7)
-    base = training_losses(model, criterion, sample, seeds) if probe == "forward" else None
+    base = (
+        training_losses(model, criterion, sample, seeds) if probe == "forward" else None
+    )
     return estimator.fast_influence(model, sample, seeds, direction, lr, base)
 
 
@@ -85,17 +97,21 @@ def test_raw_influence_is_minus_lr_times_gradient_inner_product(tiny_data):
     exact = raw_influences(model, criterion, sample, meta, "exact", lr=0.5)
     params = trainable_parameters(model)
     _, nll, _ = criterion.sentence_losses(model, meta)
-    g_val = torch.autograd.grad(nll.sum() / meta["ntokens"], list(params.values()),
-                                allow_unused=True)
+    g_val = torch.autograd.grad(
+        nll.sum() / meta["ntokens"], list(params.values()), allow_unused=True
+    )
     task_sample = sample["pos"]
     loss, _, _ = criterion.sentence_losses(model, task_sample)
     g_1 = torch.autograd.grad(loss[1], list(params.values()), allow_unused=True)
-    inner = sum((a * b).sum() for a, b in zip(g_val, g_1) if a is not None and b is not None)
+    inner = sum(
+        (a * b).sum() for a, b in zip(g_val, g_1) if a is not None and b is not None
+    )
     assert exact["pos"][1].item() == pytest.approx(-0.5 * inner.item(), rel=1e-4)
 
 
 @pytest.mark.parametrize(
-    "flags", [["--aiw-mode", "fast"], ["--aiw-probe", "central"], ["--aiw-mode", "exact"]]
+    "flags",
+    [["--aiw-mode", "fast"], ["--aiw-probe", "central"], ["--aiw-mode", "exact"]],
 )
 def test_parameters_stay_the_same_objects_and_shared_layers_train(tiny_data, flags):
     task, model, criterion, sample, _ = setup(tiny_data, flags)
@@ -131,7 +147,9 @@ def test_parameters_stay_the_same_objects_and_shared_layers_train(tiny_data, fla
 )
 def test_normalise_table(raw, expected):
     estimator = InfluenceEstimator(criterion=None, mode="fast")
-    weights, fell_back = estimator.normalise({t: torch.tensor(v) for t, v in raw.items()})
+    weights, fell_back = estimator.normalise(
+        {t: torch.tensor(v) for t, v in raw.items()}
+    )
     assert {t: w.tolist() for t, w in weights.items()} == expected
     has_nonfinite = any(not math.isfinite(x) for v in raw.values() for x in v)
     assert fell_back == has_nonfinite

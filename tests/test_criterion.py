@@ -17,8 +17,9 @@ def lprobs_of(probs):
 
 def test_per_sentence_nll_by_hand():
     # B=2, T=2, V=3; the second sentence's second token is a pad
-    lprobs = lprobs_of([[[0.5, 0.25, 0.25], [0.1, 0.1, 0.8]],
-                        [[0.2, 0.2, 0.6], [0.3, 0.3, 0.4]]])
+    lprobs = lprobs_of(
+        [[[0.5, 0.25, 0.25], [0.1, 0.1, 0.8]], [[0.2, 0.2, 0.6], [0.3, 0.3, 0.4]]]
+    )
     target = torch.tensor([[0, 2], [2, PAD]])
     loss, nll = per_sentence_losses(lprobs, target, PAD, epsilon=0.0)
     expected = [-math.log(0.5) - math.log(0.8), -math.log(0.6)]
@@ -60,13 +61,21 @@ class FakeTask:
 def test_weighted_loss_and_per_task_logging():
     logits = torch.log(torch.tensor([[[0.5, 0.25, 0.25]], [[0.2, 0.2, 0.6]]]))
     sample = {
-        "net_input": {"src_tokens": None, "src_lengths": None, "prev_output_tokens": None},
+        "net_input": {
+            "src_tokens": None,
+            "src_lengths": None,
+            "prev_output_tokens": None,
+        },
         "target": torch.tensor([[0], [2]]),
         "ntokens": 2,
         "task": "ner",
     }
-    criterion = AIWCrossEntropyCriterion(FakeTask(), label_smoothing=0.0, sentence_avg=False)
-    loss, sample_size, log = criterion(FixedModel(logits), sample, weights=torch.tensor([1.0, 3.0]))
+    criterion = AIWCrossEntropyCriterion(
+        FakeTask(), label_smoothing=0.0, sentence_avg=False
+    )
+    loss, sample_size, log = criterion(
+        FixedModel(logits), sample, weights=torch.tensor([1.0, 3.0])
+    )
     assert loss.item() == pytest.approx(-math.log(0.5) - 3 * math.log(0.6))
     assert sample_size == 2
     unweighted = -math.log(0.5) - math.log(0.6)
@@ -77,10 +86,23 @@ def test_weighted_loss_and_per_task_logging():
 
 def test_reduce_metrics_per_task_in_base_two():
     logs = [
-        {"loss": 4.0, "nll_loss": 4.0, "ntokens": 4, "nsentences": 2, "sample_size": 4,
-         "mt:loss": 4.0, "mt:nll_loss": 4.0, "mt:ntokens": 4, "mt:nsentences": 2,
-         "mt:sample_size": 4, "pos:loss": 0, "pos:nll_loss": 0, "pos:ntokens": 0,
-         "pos:nsentences": 0, "pos:sample_size": 0},
+        {
+            "loss": 4.0,
+            "nll_loss": 4.0,
+            "ntokens": 4,
+            "nsentences": 2,
+            "sample_size": 4,
+            "mt:loss": 4.0,
+            "mt:nll_loss": 4.0,
+            "mt:ntokens": 4,
+            "mt:nsentences": 2,
+            "mt:sample_size": 4,
+            "pos:loss": 0,
+            "pos:nll_loss": 0,
+            "pos:ntokens": 0,
+            "pos:nsentences": 0,
+            "pos:sample_size": 0,
+        },
     ]
     with metrics.aggregate() as agg:
         AIWCrossEntropyCriterion.reduce_metrics(logs)

@@ -4,16 +4,34 @@ import re
 
 import pytest
 import torch
-
-from fairseq_aiw.analysis.scoring import read_generate_output, score
 from helpers import REPO, run_cli
 
+from fairseq_aiw.analysis.scoring import read_generate_output, score
+
 TRAIN_FLAGS = [
-    "--user-dir", REPO / "fairseq_aiw", "--task", "aiw_mtl",
-    "--arch", "aiw_lstm_tiny", "--criterion", "aiw_cross_entropy",
-    "--optimizer", "adam", "--lr", "0.005", "--batch-size", "16",
-    "--cpu", "--seed", "1", "--no-progress-bar", "--log-format", "simple",
-    "--log-interval", "1", "--no-epoch-checkpoints",
+    "--user-dir",
+    REPO / "fairseq_aiw",
+    "--task",
+    "aiw_mtl",
+    "--arch",
+    "aiw_lstm_tiny",
+    "--criterion",
+    "aiw_cross_entropy",
+    "--optimizer",
+    "adam",
+    "--lr",
+    "0.005",
+    "--batch-size",
+    "16",
+    "--cpu",
+    "--seed",
+    "1",
+    "--no-progress-bar",
+    "--log-format",
+    "simple",
+    "--log-interval",
+    "1",
+    "--no-epoch-checkpoints",
 ]
 
 
@@ -38,8 +56,15 @@ def train(data, save_dir, *extra):
 )
 def test_train_then_decode_and_score(demo_slice, tmp_path, schedule, extra, tasks_seen):
     log = train(
-        demo_slice, tmp_path, "--aux-tasks", "pos", "--schedule", schedule,
-        "--max-update", "6", *extra,
+        demo_slice,
+        tmp_path,
+        "--aux-tasks",
+        "pos",
+        "--schedule",
+        schedule,
+        "--max-update",
+        "6",
+        *extra,
     )
     assert "num_updates=6" in log or "num_updates 6" in log
     final = [line for line in log.splitlines() if "| train |" in line][-1]
@@ -51,12 +76,29 @@ def test_train_then_decode_and_score(demo_slice, tmp_path, schedule, extra, task
     if "--aiw" in extra:
         assert re.search(r"translation:aiw [0-9.]+", final)
 
-    out = run_cli("fairseq_cli.generate", [
-        demo_slice / "bin", "--user-dir", REPO / "fairseq_aiw", "--task", "aiw_mtl",
-        "--path", tmp_path / "checkpoint_last.pt", "--gen-subset", "test",
-        "--beam", "2", "--batch-size", "16", "--max-len-b", "30", "--cpu",
-        "--post-process", "sentencepiece",
-    ])
+    out = run_cli(
+        "fairseq_cli.generate",
+        [
+            demo_slice / "bin",
+            "--user-dir",
+            REPO / "fairseq_aiw",
+            "--task",
+            "aiw_mtl",
+            "--path",
+            tmp_path / "checkpoint_last.pt",
+            "--gen-subset",
+            "test",
+            "--beam",
+            "2",
+            "--batch-size",
+            "16",
+            "--max-len-b",
+            "30",
+            "--cpu",
+            "--post-process",
+            "sentencepiece",
+        ],
+    )
     gen = tmp_path / "generate-test.txt"
     gen.write_text(out)
     ids, hyps, refs = read_generate_output(gen)
@@ -67,7 +109,14 @@ def test_train_then_decode_and_score(demo_slice, tmp_path, schedule, extra, task
 
 
 def test_resume_continues_exactly(demo_slice, tmp_path):
-    flags = ["--aux-tasks", "pos", "--schedule", "sigmoid", "--save-interval-updates", "5"]
+    flags = [
+        "--aux-tasks",
+        "pos",
+        "--schedule",
+        "sigmoid",
+        "--save-interval-updates",
+        "5",
+    ]
     train(demo_slice, tmp_path / "straight", *flags, "--max-update", "10")
     train(demo_slice, tmp_path / "resumed", *flags, "--max-update", "5")
     log = train(demo_slice, tmp_path / "resumed", *flags, "--max-update", "10")

@@ -3,7 +3,6 @@
 import shutil
 
 import pytest
-
 from helpers import build_components
 
 
@@ -28,7 +27,9 @@ def test_missing_split_names_the_file(data_copy):
     for f in (data_copy / "translation").glob("valid.*"):
         f.unlink()
     task, _, _, _ = build_components(data_copy, ["--aux-tasks", "pos"])
-    with pytest.raises(FileNotFoundError, match=r"split 'valid' is missing .*valid\.en-xx\.en\.idx"):
+    with pytest.raises(
+        FileNotFoundError, match=r"split 'valid' is missing .*valid\.en-xx\.en\.idx"
+    ):
         task.load_dataset("valid")
 
 
@@ -43,12 +44,17 @@ def test_aiw_without_meta_valid_names_the_file(data_copy):
 def test_dictionary_mismatch_names_both_files(data_copy):
     path = data_copy / "pos" / "dict.pos.txt"
     path.write_text(path.read_text() + "extra_symbol 1\n")
-    with pytest.raises(ValueError, match=r"dictionary mismatch: .*pos/dict\.pos\.txt differs from .*dict\.en\.txt"):
+    with pytest.raises(
+        ValueError,
+        match=r"dictionary mismatch: .*pos/dict\.pos\.txt differs from .*dict\.en\.txt",
+    ):
         build_components(data_copy, ["--aux-tasks", "pos"])
 
 
 def test_schedule_needing_aux_tasks_given_none(tiny_data):
-    with pytest.raises(ValueError, match="--schedule biased needs at least one auxiliary task"):
+    with pytest.raises(
+        ValueError, match="--schedule biased needs at least one auxiliary task"
+    ):
         build_components(tiny_data, ["--schedule", "biased"])
 
 
@@ -65,4 +71,6 @@ def test_generation_subset_for_unknown_task(tiny_data):
 
 def test_unknown_aiw_mode(tiny_data):
     with pytest.raises(ValueError, match="--aiw-mode 'slow' is unknown"):
-        build_components(tiny_data, ["--aux-tasks", "pos", "--aiw", "--aiw-mode", "slow"])
+        build_components(
+            tiny_data, ["--aux-tasks", "pos", "--aiw", "--aiw-mode", "slow"]
+        )

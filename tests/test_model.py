@@ -2,14 +2,19 @@
 
 import pytest
 import torch
+from helpers import build_components
 
 from fairseq_aiw.model import shared_layer_ids
-from helpers import build_components
 
 
 @pytest.mark.parametrize(
     "layers, shared, side, expected",
-    [(3, 1, "top", [2]), (3, 2, "bottom", [0, 1]), (3, 0, "top", []), (2, 2, "top", [0, 1])],
+    [
+        (3, 1, "top", [2]),
+        (3, 2, "bottom", [0, 1]),
+        (3, 0, "top", []),
+        (2, 2, "top", [0, 1]),
+    ],
 )
 def test_shared_layer_ids(layers, shared, side, expected):
     assert shared_layer_ids(layers, shared, side) == expected
@@ -17,7 +22,9 @@ def test_shared_layer_ids(layers, shared, side, expected):
 
 def test_more_shared_layers_than_layers_is_an_error(tiny_data):
     with pytest.raises(ValueError, match="cannot share 4 of 2 layers"):
-        build_components(tiny_data, ["--aux-tasks", "pos", "--shared-encoder-layers", "4"])
+        build_components(
+            tiny_data, ["--aux-tasks", "pos", "--shared-encoder-layers", "4"]
+        )
 
 
 def encoder_layer(model, task, i):
@@ -31,8 +38,18 @@ def decoder_layer(model, task, i):
 def test_paper_sharing_top_encoder_bottom_decoder(tiny_data):
     _, model, _, _ = build_components(
         tiny_data,
-        ["--aux-tasks", "pos", "--encoder-layers", "3", "--decoder-layers", "3",
-         "--shared-encoder-layers", "1", "--shared-decoder-layers", "2"],
+        [
+            "--aux-tasks",
+            "pos",
+            "--encoder-layers",
+            "3",
+            "--decoder-layers",
+            "3",
+            "--shared-encoder-layers",
+            "1",
+            "--shared-decoder-layers",
+            "2",
+        ],
     )
     same = [
         encoder_layer(model, "translation", i) is encoder_layer(model, "pos", i)
@@ -55,17 +72,27 @@ def test_paper_sharing_top_encoder_bottom_decoder(tiny_data):
 def test_sharing_flags_for_embeddings_attention_output(tiny_data):
     _, model, _, _ = build_components(
         tiny_data,
-        ["--aux-tasks", "pos", "--share-embeddings", "--share-attention",
-         "--share-output-projection", "--shared-encoder-layers", "2",
-         "--share-encoder-from", "bottom"],
+        [
+            "--aux-tasks",
+            "pos",
+            "--share-embeddings",
+            "--share-attention",
+            "--share-output-projection",
+            "--shared-encoder-layers",
+            "2",
+            "--share-encoder-from",
+            "bottom",
+        ],
     )
     mt, pos = model.models["translation"], model.models["pos"]
     assert mt.encoder.embed_tokens is pos.encoder.embed_tokens
     assert mt.decoder.embed_tokens is pos.decoder.embed_tokens
     assert mt.decoder.attention is pos.decoder.attention
     assert mt.decoder.output_projection is pos.decoder.output_projection
-    assert all(encoder_layer(model, "translation", i) is encoder_layer(model, "pos", i)
-               for i in range(2))
+    assert all(
+        encoder_layer(model, "translation", i) is encoder_layer(model, "pos", i)
+        for i in range(2)
+    )
 
 
 def test_aux_update_moves_shared_layers_and_not_main_private_ones(tiny_data):
@@ -86,7 +113,8 @@ def test_aux_update_moves_shared_layers_and_not_main_private_ones(tiny_data):
     moved = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
     shared = set(model.shared_parameter_names())
     main_private = {
-        n for n, p in model.named_parameters()
+        n
+        for n, p in model.named_parameters()
         if n.startswith("models.translation.") and n not in shared
     }
     assert shared and shared <= moved
@@ -105,6 +133,8 @@ def test_incremental_decoding_matches_full_forward(tiny_data):
         full, _ = sub(src, lengths, prev)
         enc = sub.encoder(src, lengths)
         state = {}
-        steps = [sub.decoder(prev[:, : t + 1], enc, incremental_state=state)[0]
-                 for t in range(prev.size(1))]
+        steps = [
+            sub.decoder(prev[:, : t + 1], enc, incremental_state=state)[0]
+            for t in range(prev.size(1))
+        ]
     assert torch.allclose(torch.cat(steps, dim=1), full, atol=1e-5)

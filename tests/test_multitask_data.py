@@ -1,15 +1,17 @@
 """The multitask batch iterator: cycling streams, seeded draws, exact resume."""
 
 import pytest
-
 from helpers import build_components
 
 
 def make_iterator(task, batch_size=8):
     task.load_dataset("train")
     return task.get_batch_iterator(
-        task.dataset("train"), max_sentences=batch_size, max_positions=(1024, 1024),
-        seed=3, disable_iterator_cache=True,
+        task.dataset("train"),
+        max_sentences=batch_size,
+        max_positions=(1024, 1024),
+        seed=3,
+        disable_iterator_cache=True,
     )
 
 
@@ -47,7 +49,9 @@ def test_resume_mid_epoch_replays_the_same_draws_and_batches(tiny_data, schedule
 
 
 def test_epoch_is_one_pass_over_the_main_task(tiny_data):
-    task, _, _, _ = build_components(tiny_data, ["--aux-tasks", "pos", "--schedule", "biased"])
+    task, _, _, _ = build_components(
+        tiny_data, ["--aux-tasks", "pos", "--schedule", "biased"]
+    )
     itr = make_iterator(task)
     seen, aux_batches = [], 0
     for batch in itr.next_epoch_itr(shuffle=True):

@@ -44,7 +44,10 @@ def test_single_draw_schedules_follow_their_formula(name, t, expected_main):
 
 def test_uniform_gives_every_task_every_update():
     assert frequencies(Schedule("uniform", "mt", AUX, 0.5), 3.0) == {
-        "mt": 1.0, "ner": 1.0, "parse": 1.0, "amr": 1.0,
+        "mt": 1.0,
+        "ner": 1.0,
+        "parse": 1.0,
+        "amr": 1.0,
     }
 
 
@@ -54,7 +57,9 @@ def test_biased_gives_main_and_one_uniform_aux():
     for task in AUX:
         assert freq[task] == pytest.approx(1 / 3, abs=4 * math.sqrt(2 / 9 / DRAWS))
     rng = np.random.default_rng(1)
-    assert all(len(Schedule("biased", "mt", AUX, 0.5).draw(rng, 0)) == 2 for _ in range(50))
+    assert all(
+        len(Schedule("biased", "mt", AUX, 0.5).draw(rng, 0)) == 2 for _ in range(50)
+    )
 
 
 def test_main_only_ignores_aux_tasks():
