@@ -153,3 +153,19 @@ def test_normalise_table(raw, expected):
     assert {t: w.tolist() for t, w in weights.items()} == expected
     has_nonfinite = any(not math.isfinite(x) for v in raw.values() for x in v)
     assert fell_back == has_nonfinite
+
+
+def test_half_precision_model_probes_in_float32(tiny_data):
+    """A bf16 model's fast influences match the exact ones of its fp32 twin."""
+    import copy
+
+    _, model, criterion, sample, meta = setup(tiny_data, PAPER_SHAPED)
+    half = copy.deepcopy(model).to(torch.bfloat16)
+    twin = copy.deepcopy(half).float()  # the same (rounded) weights in fp32
+    exact = raw_influences(twin, criterion, sample, meta, "exact")
+    estimator = InfluenceEstimator(criterion, "fast")
+    seeds = {task: 100 + i for i, task in enumerate(sample)}
+    direction = estimator.meta_valid_gradient(half, meta, 7)
+    fast = estimator.fast_influence(half, sample, seeds, direction, 0.1)
+    assert all(r.dtype == torch.float32 for r in fast.values())
+    assert relative_l2(fast, exact) <= 1e-2

@@ -19,7 +19,9 @@ if [[ "${1:-}" == "--quick" ]]; then quick=1; shift; fi
 if [[ "${1:-}" == -* ]]; then sed -n '2p' "$0" | sed 's/^# //' >&2; exit 2; fi
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-runs="${1:-$repo/build/demo$([[ $quick == 1 ]] && echo -quick)}"
+suffix=""
+[[ $quick == 1 ]] && suffix="-quick"
+runs="${1:-$repo/build/demo$suffix}"
 bin="$repo/build/data-bin/demo"
 python="${PYTHON:-python}"
 
