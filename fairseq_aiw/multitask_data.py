@@ -15,7 +15,7 @@ split. For multitask training that iterator yields, at every update, a dict
 """
 
 import logging
-from typing import Callable, Dict, List, Optional
+from typing import Dict, List, Optional
 
 import numpy as np
 from fairseq.data import BaseWrapperDataset, FairseqDataset
@@ -133,6 +133,8 @@ class MultitaskBatchIterator(EpochBatchIterating):
         schedule: decides which tasks give a batch to each update.
         seed: seed of the draws.
         epoch: epoch to start from (1-based).
+        side_streams: other streams whose position is checkpointed with this
+            iterator (the meta-valid batches of AIW), read by their owner.
     """
 
     def __init__(
@@ -141,13 +143,13 @@ class MultitaskBatchIterator(EpochBatchIterating):
         schedule: Schedule,
         seed: int,
         epoch: int = 1,
-        on_draw: Optional[Callable[[int, int, List[str]], None]] = None,
+        side_streams: Optional[Dict[str, TaskStream]] = None,
     ):
         self.streams = streams
         self.schedule = schedule
         self.seed = seed
         self.epoch = max(epoch, 1)
-        self.on_draw = on_draw
+        self.side_streams = side_streams or {}
         self.shuffle = True
         self._cur: Optional[_MultitaskEpoch] = None
         self._resume_at: Optional[int] = None
@@ -172,8 +174,6 @@ class MultitaskBatchIterator(EpochBatchIterating):
     def batch_for_update(self, epoch: int, update: int) -> Dict[str, dict]:
         """One mini-batch from each drawn task; empty shards are left out."""
         tasks = self.draw(epoch, update)
-        if self.on_draw is not None:
-            self.on_draw(epoch, update, tasks)
         batches = {t: self.streams[t].next_batch(self.shuffle) for t in tasks}
         return {t: b for t, b in batches.items() if b}
 
@@ -214,6 +214,7 @@ class MultitaskBatchIterator(EpochBatchIterating):
             "iterations_in_epoch": 0 if finished else self.iterations_in_epoch,
             "shuffle": self.shuffle,
             "streams": {t: s.state_dict() for t, s in self.streams.items()},
+            "side_streams": {n: s.state_dict() for n, s in self.side_streams.items()},
         }
 
     def load_state_dict(self, state_dict: dict) -> None:
@@ -225,3 +226,6 @@ class MultitaskBatchIterator(EpochBatchIterating):
         for task, state in state_dict.get("streams", {}).items():
             if task in self.streams:
                 self.streams[task].load_state_dict(state)
+        for name, state in state_dict.get("side_streams", {}).items():
+            if name in self.side_streams:
+                self.side_streams[name].load_state_dict(state)

@@ -328,29 +328,44 @@ class AIWMultitaskTask(FairseqTask):
             )
             for task, ds in dataset.datasets.items()
         }
+        side = {}
+        if self.cfg.aiw:
+            self._meta_stream = self._meta_valid_stream(
+                kwargs.get("num_shards", 1), kwargs.get("shard_id", 0)
+            )
+            side["meta_valid"] = self._meta_stream
         itr = MultitaskBatchIterator(
-            streams, self.schedule, seed=self.cfg.seed, epoch=kwargs.get("epoch", 1)
+            streams,
+            self.schedule,
+            seed=self.cfg.seed,
+            epoch=kwargs.get("epoch", 1),
+            side_streams=side,
         )
         self.dataset_to_epoch_iter[dataset] = itr
         return itr
 
-    def _next_meta_valid_batch(self, like: dict) -> dict:
-        if self._meta_stream is None:
-            subset = self.cfg.aiw_meta_valid_subset
-            if subset not in self.datasets:
-                self.load_dataset(subset)
-            self._meta_stream = TaskStream(
-                super().get_batch_iterator(
-                    self.datasets[subset],
-                    max_sentences=self.cfg.aiw_meta_valid_batch_size,
-                    max_positions=self.max_positions(),
-                    ignore_invalid_inputs=True,
-                    seed=self.cfg.seed,
-                    num_shards=_world_size(),
-                    shard_id=_rank(),
-                    disable_iterator_cache=True,
-                )
+    def _meta_valid_stream(self, num_shards: int, shard_id: int) -> TaskStream:
+        """Endless meta-valid batches; checkpointed with the train iterator."""
+        subset = self.cfg.aiw_meta_valid_subset
+        if subset not in self.datasets:
+            self.load_dataset(subset)
+        return TaskStream(
+            super().get_batch_iterator(
+                self.datasets[subset],
+                max_sentences=self.cfg.aiw_meta_valid_batch_size,
+                max_positions=self.max_positions(),
+                ignore_invalid_inputs=True,
+                required_batch_size_multiple=1,
+                seed=self.cfg.seed,
+                num_shards=num_shards,
+                shard_id=shard_id,
+                disable_iterator_cache=True,
             )
+        )
+
+    def _next_meta_valid_batch(self, like: dict) -> dict:
+        if self._meta_stream is None:  # train_step called without our iterator
+            self._meta_stream = self._meta_valid_stream(_world_size(), _rank())
         batch = self._meta_stream.next_batch()
         return utils.move_to_cuda(batch) if _on_cuda(like) else batch
 
@@ -382,22 +397,10 @@ class AIWMultitaskTask(FairseqTask):
                     sample, model, criterion, optimizer, ignore_grad, logging_output
                 )
             else:
-                loss, sample_size = self._plain_step(
+                loss, sample_size = self._backward_tasks(
                     sample, model, criterion, optimizer, ignore_grad, logging_output
                 )
         return loss, sample_size, logging_output
-
-    def _plain_step(self, sample, model, criterion, optimizer, ignore_grad, log):
-        total, sample_size = 0.0, 0
-        for task_sample in sample.values():
-            loss, size, task_log = criterion(model, task_sample)
-            if ignore_grad:
-                loss = loss * 0
-            optimizer.backward(loss)
-            total += loss.detach()
-            sample_size += size
-            add_logging_outputs(log, task_log)
-        return total, sample_size
 
     def _aiw_step(self, sample, model, criterion, optimizer, ignore_grad, log):
         """Algorithm 1 of the paper, one update.
@@ -439,7 +442,7 @@ class AIWMultitaskTask(FairseqTask):
         add_logging_outputs(log, weight_stats(weights))
         self._accumulate_weight_chunk(weights)
         # 5. weighted update
-        return self._weighted_backward(
+        return self._backward_tasks(
             sample,
             model,
             criterion,
@@ -452,12 +455,13 @@ class AIWMultitaskTask(FairseqTask):
         )
 
     @staticmethod
-    def _sentence_losses(criterion, model, sample, seed):
-        torch.manual_seed(seed)
+    def _sentence_losses(criterion, model, sample, seed: Optional[int]):
+        if seed is not None:
+            torch.manual_seed(seed)
         loss, nll, _ = criterion.sentence_losses(model, sample)
         return loss, nll
 
-    def _weighted_backward(
+    def _backward_tasks(
         self,
         sample,
         model,
@@ -465,11 +469,15 @@ class AIWMultitaskTask(FairseqTask):
         optimizer,
         ignore_grad,
         log,
-        weights,
-        losses,
-        seeds,
+        weights=None,
+        losses=None,
+        seeds=None,
     ):
-        """Backward of ``sum_i w_i l_i``: one pass over kept graphs, or task by task.
+        """Backward of ``sum_i w_i l_i`` over the update's tasks.
+
+        Without ``losses``, each task's forward and backward run in turn, so a
+        single task's graph is alive at a time; with ``losses`` (kept graphs),
+        one backward runs over their sum. ``weights`` None means weights 1.
 
         Returns:
             ``(loss, sample_size)``: the detached weighted loss and its denominator.
@@ -477,14 +485,12 @@ class AIWMultitaskTask(FairseqTask):
         total, sample_size, pending = 0.0, 0, 0.0
         for task, task_sample in sample.items():
             if losses is None:
-                loss, nll = self._sentence_losses(
-                    criterion, model, task_sample, seeds[task]
-                )
+                seed = None if seeds is None else seeds[task]
+                loss, nll = self._sentence_losses(criterion, model, task_sample, seed)
             else:
                 loss, nll = losses[task]
-            weighted, size, task_log = criterion.reduce(
-                task_sample, loss, nll, weights[task].to(loss)
-            )
+            w = None if weights is None else weights[task].to(loss)
+            weighted, size, task_log = criterion.reduce(task_sample, loss, nll, w)
             if ignore_grad:
                 weighted = weighted * 0
             if losses is None:

@@ -108,15 +108,9 @@ def test_train_then_decode_and_score(demo_slice, tmp_path, schedule, extra, task
     assert result["bleu_signature"].startswith("nrefs:1")
 
 
-def test_resume_continues_exactly(demo_slice, tmp_path):
-    flags = [
-        "--aux-tasks",
-        "pos",
-        "--schedule",
-        "sigmoid",
-        "--save-interval-updates",
-        "5",
-    ]
+@pytest.mark.parametrize("extra", [["--schedule", "sigmoid"], ["--aiw"]])
+def test_resume_continues_exactly(demo_slice, tmp_path, extra):
+    flags = ["--aux-tasks", "pos", "--save-interval-updates", "5", *extra]
     train(demo_slice, tmp_path / "straight", *flags, "--max-update", "10")
     train(demo_slice, tmp_path / "resumed", *flags, "--max-update", "5")
     log = train(demo_slice, tmp_path / "resumed", *flags, "--max-update", "10")
