@@ -40,6 +40,9 @@ def setup_logging() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )
+    # importing the package imports fairseq, whose hydra set-up can leave the
+    # root logger at DEBUG; matplotlib's font search is noise at that level
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)
 
 
 def run_cli(
