@@ -30,13 +30,12 @@ Example::
 
 from __future__ import annotations
 
-import argparse
 import logging
 import re
 from pathlib import Path
 from typing import Sequence
 
-from prep_io import Pairs, read_member_lines, run_cli, write_task
+from prep_io import Pairs, aux_task_main, read_member_lines, run_cli, write_task
 
 logger = logging.getLogger(__name__)
 
@@ -126,17 +125,7 @@ def build(container: Path, out_dir: Path) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Runs the command line; raises on failure."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--input", required=True, help="CoNLL-2003 folder or .zip")
-    parser.add_argument("--out", required=True, help="task folder to write")
-    args = parser.parse_args(argv)
-    out = Path(args.out)
-    if out.exists():
-        logger.info("%s exists; remove it to rebuild", out)
-        return
-    build(Path(args.input), out)
+    aux_task_main(__doc__, "--input", "CoNLL-2003 folder or .zip", build, argv)
 
 
 if __name__ == "__main__":

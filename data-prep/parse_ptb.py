@@ -46,14 +46,20 @@ Example::
 
 from __future__ import annotations
 
-import argparse
 import collections
 import logging
 import re
 from pathlib import Path
 from typing import Sequence
 
-from prep_io import Pairs, normalise_space, read_member_lines, run_cli, write_task
+from prep_io import (
+    Pairs,
+    aux_task_main,
+    normalise_space,
+    read_member_lines,
+    run_cli,
+    write_task,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -223,17 +229,7 @@ def build(ptb_dir: Path, out_dir: Path) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Runs the command line; raises on failure."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--ptb", required=True, help="folder with wsj_SSNN.mrg")
-    parser.add_argument("--out", required=True, help="task folder to write")
-    args = parser.parse_args(argv)
-    out = Path(args.out)
-    if out.exists():
-        logger.info("%s exists; remove it to rebuild", out)
-        return
-    build(Path(args.ptb), out)
+    aux_task_main(__doc__, "--ptb", "folder with wsj_SSNN.mrg", build, argv)
 
 
 if __name__ == "__main__":

@@ -184,6 +184,32 @@ def write_task(out_dir: Path, splits: Mapping[str, Pairs], src: str, tgt: str) -
     logger.info("wrote %s (%s pairs)", out_dir, sizes)
 
 
+def aux_task_main(
+    doc: str,
+    flag: str,
+    help_text: str,
+    build: Callable[[Path, Path], None],
+    argv: Sequence[str] | None,
+) -> None:
+    """Command line shared by the auxiliary-task scripts: ``FLAG PATH --out DIR``.
+
+    Skips the work (and says so) when the task folder already exists.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(flag, required=True, help=help_text)
+    parser.add_argument("--out", required=True, help="task folder to write")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    if out.exists():
+        logger.info("%s exists; remove it to rebuild", out)
+        return
+    build(Path(getattr(args, flag.lstrip("-").replace("-", "_"))), out)
+
+
 def run_cli(main: Callable[[Sequence[str] | None], None], argv=None) -> int:
     """Runs a script's ``main`` with logging set up; returns the exit status.
 
