@@ -158,7 +158,9 @@ class AIWMultitaskTask(FairseqTask):
         self._schedule: Optional[Schedule] = None
         self.aiw: Optional[InfluenceEstimator] = None
         self._meta_stream: Optional[TaskStream] = None
+        # AIW logging sums since the last row of the weights TSV
         self._chunk: Dict[str, float] = {}
+        self._chunk_flushed_at = -1
         self._warned_fallback = False
 
     @classmethod
@@ -439,8 +441,9 @@ class AIWMultitaskTask(FairseqTask):
         if fell_back:
             self._warn_fallback()
         log["aiw_fallback"] += float(fell_back)
-        add_logging_outputs(log, weight_stats(weights))
-        self._accumulate_weight_chunk(weights)
+        stats = weight_stats(weights)
+        add_logging_outputs(log, stats)
+        add_logging_outputs(self._chunk, stats)
         # 5. weighted update
         return self._backward_tasks(
             sample,
@@ -527,31 +530,21 @@ class AIWMultitaskTask(FairseqTask):
 
     # -- weight dynamics ----------------------------------------------------------
 
-    def _accumulate_weight_chunk(self, weights: Dict[str, torch.Tensor]) -> None:
-        for task, w in weights.items():
-            self._chunk[f"{task}:sum"] = (
-                self._chunk.get(f"{task}:sum", 0.0) + w.sum().item()
-            )
-            self._chunk[f"{task}:zero"] = self._chunk.get(f"{task}:zero", 0.0) + (
-                (w == 1.0).sum().item()
-            )
-            self._chunk[f"{task}:n"] = self._chunk.get(f"{task}:n", 0.0) + len(w)
-
     def _flush_weight_chunk(self, update_num: int) -> None:
         """Append the finished chunk's average weights to the TSV (rank 0)."""
         interval = self.cfg.aiw_log_interval
         if not self.cfg.aiw or interval <= 0 or update_num == 0:
             return
-        if update_num % interval or self._chunk.get("update") == update_num:
+        if update_num % interval or self._chunk_flushed_at == update_num:
             return
         tasks = list(self.pairs)
-        keys = [f"{t}:{k}" for t in tasks for k in ("sum", "zero", "n")]
+        keys = [f"{t}:{k}" for t in tasks for k in ("aiw", "aiw_zero", "aiw_n")]
         totals = torch.tensor(
             [self._chunk.get(k, 0.0) for k in keys], dtype=torch.float64
         )
         if _world_size() > 1:
             totals = _all_reduce_sum(totals)
-        self._chunk = {"update": update_num}
+        self._chunk, self._chunk_flushed_at = {}, update_num
         if _rank() != 0:
             return
         append_weight_rows(

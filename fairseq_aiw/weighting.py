@@ -206,8 +206,13 @@ class InfluenceEstimator:
     @staticmethod
     def _step_size(params, direction, relative: float) -> float:
         """``h`` such that ``||h v|| = relative * max(||theta_v||, 1)``."""
-        theta = sum(params[n].detach().float().pow(2).sum().item() for n in direction)
-        v = sum(d.float().pow(2).sum().item() for d in direction.values())
+        # one host sync each, not one per parameter
+        theta = torch.stack(
+            [params[n].detach().float().pow(2).sum() for n in direction]
+        )
+        theta = theta.sum().item()
+        v = torch.stack([d.float().pow(2).sum() for d in direction.values()])
+        v = v.sum().item()
         if v == 0.0 or not math.isfinite(v):
             return 1.0
         return relative * max(math.sqrt(theta), 1.0) / math.sqrt(v)

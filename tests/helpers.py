@@ -8,6 +8,17 @@ from pathlib import Path
 from typing import Dict, List, Sequence
 
 REPO = Path(__file__).resolve().parents[1]
+# what every training command of the tests loads: the plugin, tiny model
+PLUGIN_FLAGS = [
+    "--user-dir",
+    str(REPO / "fairseq_aiw"),
+    "--task",
+    "aiw_mtl",
+    "--arch",
+    "aiw_lstm_tiny",
+    "--criterion",
+    "aiw_cross_entropy",
+]
 WORDS = "the a cat dog sees eats big small red blue house tree runs sleeps".split()
 TAGS = {
     w: (
@@ -135,14 +146,7 @@ def build_components(data: Path, extra: Sequence[str] = ()):
     parser = options.get_training_parser()
     argv = [
         str(data),
-        "--user-dir",
-        str(REPO / "fairseq_aiw"),
-        "--task",
-        "aiw_mtl",
-        "--arch",
-        "aiw_lstm_tiny",
-        "--criterion",
-        "aiw_cross_entropy",
+        *PLUGIN_FLAGS,
         "--optimizer",
         "sgd",
         "--lr",

@@ -4,19 +4,12 @@ import re
 
 import pytest
 import torch
-from helpers import REPO, run_cli
+from helpers import PLUGIN_FLAGS, REPO, run_cli
 
 from fairseq_aiw.analysis.scoring import read_generate_output, score
 
 TRAIN_FLAGS = [
-    "--user-dir",
-    REPO / "fairseq_aiw",
-    "--task",
-    "aiw_mtl",
-    "--arch",
-    "aiw_lstm_tiny",
-    "--criterion",
-    "aiw_cross_entropy",
+    *PLUGIN_FLAGS,
     "--optimizer",
     "adam",
     "--lr",
@@ -51,7 +44,7 @@ def train(data, save_dir, *extra):
         ("constant", [], {"translation", "pos"}),
         ("exponential", [], {"pos"}),  # P_main(t) = 1 - exp(-t/2) is ~0 at first
         ("sigmoid", [], {"translation", "pos"}),
-        ("uniform", ["--aiw"], {"translation", "pos"}),
+        ("uniform", ["--aiw", "--aiw-log-interval", "2"], {"translation", "pos"}),
     ],
 )
 def test_train_then_decode_and_score(demo_slice, tmp_path, schedule, extra, tasks_seen):
@@ -75,6 +68,15 @@ def test_train_then_decode_and_score(demo_slice, tmp_path, schedule, extra, task
         assert tasks_seen <= seen
     if "--aiw" in extra:
         assert re.search(r"translation:aiw [0-9.]+", final)
+        rows = (tmp_path / "aiw_weights.tsv").read_text().splitlines()
+        cells = [row.split("\t") for row in rows[1:]]
+        assert [(c[0], c[1], c[4]) for c in cells] == [
+            (u, t, "32") for u in ("2", "4") for t in ("translation", "pos")
+        ]
+        # 1 + w averaged: the w of one update sum to 1 over its 32 sentences
+        chunk = [c for c in cells if c[0] == "2"]
+        total = sum(float(c[2]) * 32 for c in chunk)
+        assert total == pytest.approx(64 + 2, rel=1e-4)
 
     out = run_cli(
         "fairseq_cli.generate",
